@@ -1,0 +1,63 @@
+#include "autograd/node.h"
+
+#include <atomic>
+
+#include "autograd/grad_mode.h"
+#include "engine/copy.h"
+#include "ops/elementwise.h"
+
+namespace ember {
+
+static std::atomic<uint64_t> g_sequence{0};
+static std::atomic<size_t> g_hook_id{0};
+
+Node::Node() : sequence_nr(g_sequence.fetch_add(1)) {}
+
+size_t next_hook_id() { return ++g_hook_id; }
+
+AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf_impl) : leaf(leaf_impl) {
+  Tensor t(std::move(leaf_impl));
+  output_meta.push_back({t.sizes(), t.dtype(), t.device()});
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  auto impl = leaf.lock();
+  if (!impl) return {};  // the parameter is gone; nothing to accumulate into
+  Tensor self(impl);
+  Tensor incoming = grads.at(0);
+  EMBER_CHECK(incoming.sizes() == self.sizes(),
+              "backward: gradient {} reaching leaf {} has the wrong shape (a backward formula is wrong)",
+              incoming.describe(), self.describe());
+  if (incoming.dtype() != self.dtype()) incoming = incoming.to(self.dtype());
+  AutogradMeta& meta = autograd_meta(self);
+  if (!create_graph) incoming = incoming.detach();
+  if (!meta.grad.defined()) {
+    // Clone so that .grad never aliases a tensor used elsewhere (in-place zero_grad is safe).
+    meta.grad = create_graph ? incoming : incoming.clone();
+  } else {
+    // Out of place: the old .grad may be aliased by the user (or by a graph when create_graph).
+    Tensor previous = create_graph ? meta.grad : meta.grad.detach();
+    meta.grad = add(previous, incoming);
+  }
+  return {};
+}
+
+AutogradMeta& autograd_meta(const Tensor& t) {
+  auto& slot = t.impl().autograd;
+  if (!slot) slot = std::make_unique<AutogradMeta>();
+  return *slot;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  AutogradMeta& meta = autograd_meta(t);
+  if (meta.grad_fn) return {meta.grad_fn, meta.output_nr};
+  if (!meta.requires_grad) return {};
+  auto accumulator = meta.grad_accumulator.lock();
+  if (!accumulator) {
+    accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    meta.grad_accumulator = accumulator;
+  }
+  return {accumulator, 0};
+}
+
+}  // namespace ember

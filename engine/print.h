@@ -1,0 +1,3 @@
+// Printing tensors with fmt, like PyTorch.
+#pragma once
+#include "engine/tensor.h"

@@ -1,0 +1,142 @@
+#include "engine/random.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "engine/dispatch.h"
+#include "engine/factories.h"
+#include "engine/parallel.h"
+
+namespace ember {
+
+Generator& default_generator() {
+  static Generator gen(0);
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t p0 = static_cast<uint64_t>(M0) * c0;
+    const uint64_t p1 = static_cast<uint64_t>(M1) * c2;
+    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += W0;
+    k1 += W1;
+  }
+  return {c0, c1, c2, c3};
+}
+
+namespace {
+
+// Fills a fresh contiguous tensor with value_of(block) for block = start + i, in parallel.
+template <class F>
+Tensor fill_random(const Shape& sizes, Generator& gen, const TensorOptions& options, const char* op, F value_of) {
+  EMBER_CHECK(options.device_.is_cpu(), "{}: device {} is not supported yet", op, options.device_.str());
+  Tensor out = make_tensor(sizes, options.dtype_, options.device_);
+  const int64_t n = out.numel();
+  const uint64_t start = gen.advance(static_cast<uint64_t>(n));
+  const uint64_t seed = gen.seed();
+  dispatch_all(options.dtype_, op, [&]<class T>() {
+    T* p = out.data_ptr<T>();
+    parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) p[i] = static_cast<T>(value_of(philox4x32(start + i, seed)));
+    });
+  });
+  if (options.requires_grad_) out.requires_grad_(true);
+  return out;
+}
+
+double standard_normal(const std::array<uint32_t, 4>& r) {
+  // Box-Muller; 1 - u keeps the log argument in (0, 1].
+  const double u1 = 1.0 - uniform_from_bits(r[0], r[1]);
+  const double u2 = uniform_from_bits(r[2], r[3]);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+}  // namespace
+
+Tensor uniform(double low, double high, const Shape& sizes, Generator& gen, TensorOptions options) {
+  EMBER_CHECK(is_floating(options.dtype_), "uniform: dtype must be floating, got {}", dtype_name(options.dtype_));
+  EMBER_CHECK(low <= high, "uniform: low {} is greater than high {}", low, high);
+  const bool is_float = options.dtype_ == DType::f32;
+  return fill_random(sizes, gen, options, "uniform", [=](const std::array<uint32_t, 4>& r) {
+    double v = low + (high - low) * uniform_from_bits(r[0], r[1]);
+    // Rounding to float32 can land on `high`; keep the interval half-open.
+    if (is_float && static_cast<float>(v) >= static_cast<float>(high) && high > low) v = std::nextafter(static_cast<float>(high), -INFINITY);
+    return v;
+  });
+}
+
+Tensor rand(const Shape& sizes, Generator& gen, TensorOptions options) { return uniform(0.0, 1.0, sizes, gen, options); }
+Tensor rand(const Shape& sizes, TensorOptions options) { return rand(sizes, default_generator(), options); }
+
+Tensor normal(double mean, double std, const Shape& sizes, Generator& gen, TensorOptions options) {
+  EMBER_CHECK(is_floating(options.dtype_), "normal: dtype must be floating, got {}", dtype_name(options.dtype_));
+  EMBER_CHECK(std >= 0.0, "normal: std must be non-negative, got {}", std);
+  return fill_random(sizes, gen, options, "normal",
+                     [=](const std::array<uint32_t, 4>& r) { return mean + std * standard_normal(r); });
+}
+Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options) {
+  return normal(mean, std, sizes, default_generator(), options);
+}
+Tensor randn(const Shape& sizes, Generator& gen, TensorOptions options) { return normal(0.0, 1.0, sizes, gen, options); }
+Tensor randn(const Shape& sizes, TensorOptions options) { return randn(sizes, default_generator(), options); }
+
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, Generator& gen, TensorOptions options) {
+  EMBER_CHECK(low < high, "randint: low {} must be less than high {}", low, high);
+  const uint64_t range = static_cast<uint64_t>(high - low);
+  return fill_random(sizes, gen, options, "randint", [=](const std::array<uint32_t, 4>& r) {
+    const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
+    return static_cast<double>(low + static_cast<int64_t>(bits % range));
+  });
+}
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options) {
+  return randint(low, high, sizes, default_generator(), options);
+}
+
+Tensor bernoulli(const Shape& sizes, double p, Generator& gen, TensorOptions options) {
+  EMBER_CHECK(p >= 0.0 && p <= 1.0, "bernoulli: probability {} is outside [0, 1]", p);
+  return fill_random(sizes, gen, options, "bernoulli",
+                     [=](const std::array<uint32_t, 4>& r) { return uniform_from_bits(r[0], r[1]) < p ? 1.0 : 0.0; });
+}
+
+Tensor bernoulli(const Tensor& p, Generator& gen) {
+  check_cpu("bernoulli", {&p});
+  EMBER_CHECK(is_floating(p.dtype()), "bernoulli: probabilities must be floating, got {}", p.describe());
+  Tensor probs = p.contiguous().to(DType::f64);
+  const double* pp = probs.data_ptr<double>();
+  for (int64_t i = 0; i < probs.numel(); ++i)
+    EMBER_CHECK(pp[i] >= 0.0 && pp[i] <= 1.0, "bernoulli: probability {} at index {} is outside [0, 1]", pp[i], i);
+  Tensor u = rand(p.sizes(), gen, DType::f64);
+  const double* up = u.data_ptr<double>();
+  Tensor out = make_tensor(p.sizes(), DType::f64);
+  double* op = out.data_ptr<double>();
+  for (int64_t i = 0; i < probs.numel(); ++i) op[i] = up[i] < pp[i] ? 1.0 : 0.0;
+  return out.to(p.dtype());
+}
+Tensor bernoulli(const Tensor& p) { return bernoulli(p, default_generator()); }
+
+Tensor randperm(int64_t n, Generator& gen) {
+  EMBER_CHECK(n >= 0, "randperm: n must be non-negative, got {}", n);
+  Tensor out = arange(0.0, static_cast<double>(n), 1.0, DType::i64);
+  int64_t* p = out.data_ptr<int64_t>();
+  const uint64_t start = gen.advance(static_cast<uint64_t>(n));
+  // Fisher-Yates with one Philox block per step.
+  for (int64_t i = n - 1; i > 0; --i) {
+    auto r = philox4x32(start + static_cast<uint64_t>(i), gen.seed());
+    const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
+    std::swap(p[i], p[bits % static_cast<uint64_t>(i + 1)]);
+  }
+  return out;
+}
+
+}  // namespace ember

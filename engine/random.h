@@ -1,0 +1,65 @@
+// Counter-based random numbers (Philox 4x32-10). Element i of a tensor drawn at generator offset
+// `o` uses Philox block (seed, o + i), so the numbers depend only on (seed, offset, index):
+// the same on any thread count, and (with the same indexing) on CUDA.
+// Note [Philox stream]: one Philox block per element; uniform uses lanes 0-1 (53-bit for f64),
+// normal uses Box-Muller on lanes 0-1 and 2-3. The generator's offset advances by numel per draw.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace ember {
+
+struct GeneratorState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+};
+
+class Generator {
+ public:
+  explicit Generator(uint64_t seed = 0) : state_{seed, 0} {}
+  void manual_seed(uint64_t seed) { state_ = {seed, 0}; }
+  GeneratorState state() const { return state_; }
+  void set_state(GeneratorState s) { state_ = s; }
+  // Reserves `n` blocks and returns the first block's offset.
+  uint64_t advance(uint64_t n) {
+    const uint64_t start = state_.offset;
+    state_.offset += n;
+    return start;
+  }
+  uint64_t seed() const { return state_.seed; }
+
+ private:
+  GeneratorState state_;
+};
+
+Generator& default_generator();
+void manual_seed(uint64_t seed);  // seeds the default generator
+
+std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed);
+// Uniform in [0, 1) from two 32-bit lanes (53 bits of randomness).
+inline double uniform_from_bits(uint32_t hi, uint32_t lo) {
+  const uint64_t bits = (static_cast<uint64_t>(hi) << 21) ^ static_cast<uint64_t>(lo);
+  return static_cast<double>(bits & ((uint64_t{1} << 53) - 1)) * (1.0 / 9007199254740992.0);
+}
+
+Tensor rand(const Shape& sizes, TensorOptions options = {});
+Tensor rand(const Shape& sizes, Generator& gen, TensorOptions options = {});
+Tensor randn(const Shape& sizes, TensorOptions options = {});
+Tensor randn(const Shape& sizes, Generator& gen, TensorOptions options = {});
+Tensor normal(double mean, double std, const Shape& sizes, TensorOptions options = {});
+Tensor normal(double mean, double std, const Shape& sizes, Generator& gen, TensorOptions options = {});
+Tensor uniform(double low, double high, const Shape& sizes, Generator& gen, TensorOptions options = {});
+// Integers in [low, high); dtype defaults to int64.
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = TensorOptions(DType::i64));
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, Generator& gen,
+               TensorOptions options = TensorOptions(DType::i64));
+// Draws 1 with probability p (elementwise), in p's dtype.
+Tensor bernoulli(const Tensor& p);
+Tensor bernoulli(const Tensor& p, Generator& gen);
+Tensor bernoulli(const Shape& sizes, double p, Generator& gen, TensorOptions options = {});
+// A random permutation of [0, n) (int64).
+Tensor randperm(int64_t n, Generator& gen);
+
+}  // namespace ember

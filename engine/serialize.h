@@ -1,0 +1,3 @@
+// safetensors save/load.
+#pragma once
+#include "engine/tensor.h"

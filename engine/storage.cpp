@@ -1,0 +1,34 @@
+#include "engine/storage.h"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "engine/error.h"
+
+namespace ember {
+
+static std::atomic<size_t> g_cpu_bytes{0};
+
+size_t cpu_bytes_allocated() { return g_cpu_bytes.load(); }
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  EMBER_CHECK(device.is_cpu(), "allocate: device {} is not available (the CUDA backend is not built yet)",
+              device.str());
+  const size_t rounded = ((nbytes + 63) / 64) * 64;
+  data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  EMBER_CHECK(rounded == 0 || data_ != nullptr, "allocate: out of memory asking for {} bytes", nbytes);
+  g_cpu_bytes += nbytes_;
+  deleter_ = [nbytes](void* p) {
+    std::free(p);
+    g_cpu_bytes -= nbytes;
+  };
+}
+
+Storage::Storage(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter)
+    : data_(data), nbytes_(nbytes), device_(device), deleter_(std::move(deleter)) {}
+
+Storage::~Storage() {
+  if (deleter_) deleter_(data_);
+}
+
+}  // namespace ember

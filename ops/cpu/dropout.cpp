@@ -1,0 +1,1 @@
+// dropout and drop_path (stochastic depth), seeded.

@@ -1,0 +1,1 @@
+// Matrix products: matmul (PyTorch broadcasting), bmm, linear, outer, einsum (two operands).

@@ -1,0 +1,1 @@
+// embedding lookup with padding_idx.

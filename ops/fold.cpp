@@ -1,0 +1,1 @@
+// unfold / fold (im2col / col2im).

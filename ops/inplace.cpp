@@ -1,0 +1,122 @@
+// In-place ops (Tensor::add_ etc.).
+// Without autograd they compute and write into the tensor's memory. With autograd they are
+// "out-of-place on a clone, then rebase": the result's graph is computed from a clone of the old
+// value (so nodes that need the old value keep an unmodified copy), the data is written back, and
+// the tensor's grad_fn becomes the result's. Other nodes that saved the old tensor see the
+// version bump and refuse to run (Note [Version counter], engine/tensor.h).
+#include <functional>
+
+#include "autograd/function.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "engine/copy.h"
+#include "engine/dispatch.h"
+#include "engine/factories.h"
+#include "ops/elementwise.h"
+#include "ops/index.h"
+#include "ops/unary.h"
+
+namespace ember {
+
+namespace {
+
+Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(const Tensor&)>& compute,
+                      const TensorList& others = {}) {
+  check_defined(op, self, "self");
+  check_cpu(op, {&self});
+  const bool tracking = GradMode::is_enabled() && (self.requires_grad() || any_requires_grad(others));
+  EMBER_CHECK(!(GradMode::is_enabled() && self.is_leaf() && self.requires_grad()),
+              "{}: a leaf tensor that requires grad ({}) cannot be modified in place; wrap the update in "
+              "NoGradGuard (as optimizers do) or work on a clone",
+              op, self.describe());
+  Tensor result = compute(tracking ? self.clone() : self);
+  EMBER_CHECK(result.sizes() == self.sizes(), "{}: the result of shape {} cannot be written into {} in place", op,
+              shape_str(result.sizes()), self.describe());
+  EMBER_CHECK(std::string(op) == "copy_" || is_floating(self.dtype()) || !is_floating(result.dtype()),
+              "{}: result type {} cannot be cast to the in-place target's type {}", op, dtype_name(result.dtype()),
+              dtype_name(self.dtype()));
+  if (tracking && result.requires_grad()) {
+    EMBER_CHECK(!self.impl().is_view,
+                "{}: in-place update of a view ({}) inside a graph that requires grad is not supported; use the "
+                "out-of-place op",
+                op, self.describe());
+  }
+  copy_data(self, result);
+  self.bump_version();
+  if (tracking) {
+    AutogradMeta& meta = autograd_meta(self);
+    if (result.requires_grad()) {
+      meta.grad_fn = result.grad_fn();
+      meta.output_nr = result.output_nr();
+    } else {
+      meta.grad_fn = nullptr;  // overwritten by a constant: the old history no longer matters
+      meta.requires_grad = false;
+    }
+  }
+  return self;
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other, alpha); }, {other});
+}
+Tensor& Tensor::add_(double other) {
+  return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other); });
+}
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other, alpha); }, {other});
+}
+Tensor& Tensor::sub_(double other) {
+  return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other); });
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+  return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); }, {other});
+}
+Tensor& Tensor::mul_(double other) {
+  return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); });
+}
+Tensor& Tensor::div_(const Tensor& other) {
+  return apply_inplace(*this, "div_", [&](const Tensor& s) { return div(s, other); }, {other});
+}
+Tensor& Tensor::div_(double other) {
+  return apply_inplace(*this, "div_", [&](const Tensor& s) { return div(s, other); });
+}
+Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::fill_(double value) {
+  return apply_inplace(*this, "fill_", [&](const Tensor& s) { return full(s.sizes(), value, s.dtype()); });
+}
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_defined("copy_", src, "src");
+  check_same_device("copy_", {this, &src});
+  return apply_inplace(
+      *this, "copy_",
+      [&](const Tensor& s) {
+        Tensor converted = src.to(s.dtype());
+        return converted.expand(s.sizes()).contiguous();
+      },
+      {src});
+}
+Tensor& Tensor::clamp_(double min_value, double max_value) {
+  return apply_inplace(*this, "clamp_", [&](const Tensor& s) { return clamp(s, min_value, max_value); });
+}
+Tensor& Tensor::clamp_min_(double min_value) {
+  return apply_inplace(*this, "clamp_min_", [&](const Tensor& s) { return clamp_min(s, min_value); });
+}
+Tensor& Tensor::clamp_max_(double max_value) {
+  return apply_inplace(*this, "clamp_max_", [&](const Tensor& s) { return clamp_max(s, max_value); });
+}
+Tensor& Tensor::neg_() {
+  return apply_inplace(*this, "neg_", [&](const Tensor& s) { return neg(s); });
+}
+Tensor& Tensor::exp_() {
+  return apply_inplace(*this, "exp_", [&](const Tensor& s) { return exp(s); });
+}
+Tensor& Tensor::sqrt_() {
+  return apply_inplace(*this, "sqrt_", [&](const Tensor& s) { return sqrt(s); });
+}
+Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+  return apply_inplace(*this, "masked_fill_", [&](const Tensor& s) { return masked_fill(s, mask, value); });
+}
+
+}  // namespace ember

@@ -1,0 +1,1 @@
+// interpolate (nearest, bilinear, bicubic), pixel_shuffle / pixel_unshuffle.

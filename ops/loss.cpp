@@ -1,0 +1,1 @@
+// Losses: cross_entropy, nll_loss, mse, l1, smooth_l1, bce, bce_with_logits, kl_div.

@@ -1,0 +1,1 @@
+// Normalization: batch_norm, layer_norm, group_norm, rms_norm.

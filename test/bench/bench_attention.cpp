@@ -1,0 +1,2 @@
+// Microbenchmarks for ops/attention.h (Google Benchmark).
+#include <benchmark/benchmark.h>

@@ -1,0 +1,2 @@
+// Microbenchmarks for ops/conv.h (Google Benchmark).
+#include <benchmark/benchmark.h>

@@ -1,0 +1,4 @@
+// Google Benchmark main for all ops benchmarks.
+#include <benchmark/benchmark.h>
+
+BENCHMARK_MAIN();

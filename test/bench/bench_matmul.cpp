@@ -1,0 +1,2 @@
+// Microbenchmarks for ops/matmul.h (Google Benchmark).
+#include <benchmark/benchmark.h>

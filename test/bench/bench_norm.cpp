@@ -1,0 +1,2 @@
+// Microbenchmarks for ops/norm.h (Google Benchmark).
+#include <benchmark/benchmark.h>

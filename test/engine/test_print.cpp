@@ -1,0 +1,2 @@
+// Tests for engine/print.h.
+#include "helpers.h"

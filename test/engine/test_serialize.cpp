@@ -1,0 +1,2 @@
+// Tests for engine/serialize.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/activation.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/attention.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/compare.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/conv.h.
+#include "helpers.h"

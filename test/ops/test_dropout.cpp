@@ -1,0 +1,2 @@
+// Tests for ops/dropout.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/embedding.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/fold.h.
+#include "helpers.h"

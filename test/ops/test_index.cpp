@@ -1,0 +1,2 @@
+// Tests for ops/index.h.
+#include "helpers.h"

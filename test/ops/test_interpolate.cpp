@@ -1,0 +1,2 @@
+// Tests for ops/interpolate.h.
+#include "helpers.h"

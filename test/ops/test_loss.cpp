@@ -1,0 +1,2 @@
+// Tests for ops/loss.h.
+#include "helpers.h"

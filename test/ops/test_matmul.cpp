@@ -1,0 +1,2 @@
+// Tests for ops/matmul.h.
+#include "helpers.h"

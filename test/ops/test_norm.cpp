@@ -1,0 +1,2 @@
+// Tests for ops/norm.h.
+#include "helpers.h"

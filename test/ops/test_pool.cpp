@@ -1,0 +1,2 @@
+// Tests for ops/pool.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/reduce.h.
+#include "helpers.h"

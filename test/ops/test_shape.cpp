@@ -1,0 +1,2 @@
+// Tests for ops/shape.h.
+#include "helpers.h"

@@ -1,0 +1,2 @@
+// Tests for ops/softmax.h.
+#include "helpers.h"

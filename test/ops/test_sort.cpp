@@ -1,0 +1,2 @@
+// Tests for ops/sort.h.
+#include "helpers.h"

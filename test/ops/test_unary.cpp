@@ -1,0 +1,2 @@
+// Tests for ops/unary.h.
+#include "helpers.h"
