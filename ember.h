@@ -7,6 +7,8 @@
 #include "autograd/grad_mode.h"
 #include "engine/factories.h"
 #include "engine/parallel.h"
+#include "engine/print.h"
 #include "engine/random.h"
+#include "engine/serialize.h"
 #include "engine/tensor.h"
 #include "ops/ops.h"

@@ -69,6 +69,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 bool is_contiguous_layout(const Shape& sizes, const Shape& strides) {
+  if (numel_of(sizes) == 0) return true;  // as in PyTorch: an empty tensor is contiguous
   int64_t expected = 1;
   for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
     if (sizes[i] == 1) continue;
