@@ -3,13 +3,14 @@
 // Memory stays O(L·d) per call: the only score-sized buffers are one (Bq × Bk) tile per thread.
 #include "ops/cpu/attention.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
+#include "engine/parallel.h"
 #include "engine/random.h"
 
 #ifdef _OPENMP
@@ -21,29 +22,110 @@ namespace ember::cpu {
 namespace {
 
 constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 64;
 
-// Key tile width. OpenBLAS (pthreads build) spawns its own threads for a GEMM whose m·n·k
-// exceeds 4 · 65536, which inside our OpenMP threads would oversubscribe the cores; tiles are
-// sized so that every tile GEMM (at most 64 × Bk × max(d, dv)) stays single-threaded.
-int64_t key_block(int64_t d, int64_t dv) {
-  const int64_t width = std::max<int64_t>(std::max(d, dv), 1);
-  int64_t block = (4 * 65536) / (kQueryBlock * width);
-  block = std::clamp<int64_t>(block, 16, 256);
-  return block / 8 * 8;
+// ---- tile GEMM ----
+// The tiles are small (64 × 64 × d), so a register-blocked kernel on GCC vector types does as
+// well as a BLAS here, and it does not depend on OpenBLAS recognising the CPU (the Debian
+// OpenBLAS falls back to its SSE3 "Prescott" kernels on CPUs it cannot name, 5× slower) nor
+// on OpenBLAS's own threads staying out of our OpenMP ones.
+template <class T> struct VectorOf;
+template <> struct VectorOf<float> { typedef float type __attribute__((vector_size(64))); };
+template <> struct VectorOf<double> { typedef double type __attribute__((vector_size(64))); };
+template <class T> using Vector = typename VectorOf<T>::type;
+template <class T> constexpr int64_t kLanes = static_cast<int64_t>(sizeof(Vector<T>) / sizeof(T));
+
+// c[r, :] (R rows × NV vectors) = alpha · Σ_p a(r, p) · b[p, :] (+ c when accumulating), with
+// a(r, p) = a[r·a_row + p·a_col] (any layout: transposed operands cost nothing, they are only
+// broadcast) and b row-major with row stride ldb.
+template <class T, int R, int NV>
+inline void gemm_block(int64_t k, T alpha, const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t ldb,
+                       bool accumulate, T* c, int64_t ldc) {
+  Vector<T> acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vector<T>{};
+  for (int64_t p = 0; p < k; ++p) {
+    Vector<T> row[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) std::memcpy(&row[v], b + p * ldb + v * kLanes<T>, sizeof(Vector<T>));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const T scalar = a[r * a_row + p * a_col];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] += scalar * row[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      Vector<T> result = acc[r][v] * alpha;
+      T* destination = c + r * ldc + v * kLanes<T>;
+      if (accumulate) {
+        Vector<T> old;
+        std::memcpy(&old, destination, sizeof(old));
+        result += old;
+      }
+      std::memcpy(destination, &result, sizeof(result));
+    }
 }
 
-// ---- GEMM on row-major tiles: C = alpha · op(A) · op(B) + beta · C ----
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+// All rows of a column panel NV vectors wide: blocks of 8 rows, then 4, then 1.
+template <class T, int NV>
+void gemm_panel(int64_t m, int64_t k, T alpha, const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t ldb,
+                bool accumulate, T* c, int64_t ldc) {
+  int64_t i = 0;
+  for (; i + 8 <= m; i += 8)
+    gemm_block<T, 8, NV>(k, alpha, a + i * a_row, a_row, a_col, b, ldb, accumulate, c + i * ldc, ldc);
+  for (; i + 4 <= m; i += 4)
+    gemm_block<T, 4, NV>(k, alpha, a + i * a_row, a_row, a_col, b, ldb, accumulate, c + i * ldc, ldc);
+  for (; i < m; ++i) gemm_block<T, 1, NV>(k, alpha, a + i * a_row, a_row, a_col, b, ldb, accumulate, c + i * ldc, ldc);
 }
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-          const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+
+// c (m × n, ldc) = alpha · a (m × k, strides a_row/a_col) · b (k × n, row stride ldb) (+ c).
+template <class T>
+void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t ldb,
+          bool accumulate, T* c, int64_t ldc) {
+  constexpr int64_t lanes = kLanes<T>;
+  int64_t j = 0;
+  for (; j + 2 * lanes <= n; j += 2 * lanes)
+    gemm_panel<T, 2>(m, k, alpha, a, a_row, a_col, b + j, ldb, accumulate, c + j, ldc);
+  for (; j + lanes <= n; j += lanes) gemm_panel<T, 1>(m, k, alpha, a, a_row, a_col, b + j, ldb, accumulate, c + j, ldc);
+  if (j == n) return;
+  // Fewer than `lanes` columns left: run them zero-padded to one vector through scratch.
+  const int64_t rest = n - j;
+  thread_local std::vector<T> padded_b, padded_c;
+  padded_b.assign(k * lanes, T(0));
+  padded_c.resize(m * lanes);
+  for (int64_t p = 0; p < k; ++p) std::copy(b + p * ldb + j, b + p * ldb + n, padded_b.begin() + p * lanes);
+  gemm_panel<T, 1>(m, k, alpha, a, a_row, a_col, padded_b.data(), lanes, false, padded_c.data(), lanes);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t col = 0; col < rest; ++col)
+      c[i * ldc + j + col] = padded_c[i * lanes + col] + (accumulate ? c[i * ldc + j + col] : T(0));
+}
+
+// x: (BH, rows, features) -> (BH, key_blocks, features, kKeyBlock), zero-padded: the key-major
+// operand of Q Kᵀ and dO Vᵀ laid out so that each tile's rows are contiguous vectors.
+template <class T>
+std::vector<T> transpose_key_blocks(const T* x, int64_t batch_heads, int64_t rows, int64_t features) {
+  const int64_t blocks = (rows + kKeyBlock - 1) / kKeyBlock;
+  std::vector<T> out(batch_heads * blocks * features * kKeyBlock, T(0));
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, rows * features));
+  parallel_for(batch_heads, grain, [&](int64_t begin, int64_t end) {
+  for (int64_t bh = begin; bh < end; ++bh) {
+    for (int64_t block = 0; block < blocks; ++block) {
+      T* tile = out.data() + (bh * blocks + block) * features * kKeyBlock;
+      const int64_t n = std::min(kKeyBlock, rows - block * kKeyBlock);
+      for (int64_t j = 0; j < n; ++j) {
+        const T* src = x + (bh * rows + block * kKeyBlock + j) * features;
+        for (int64_t f = 0; f < features; ++f) tile[f * kKeyBlock + j] = src[f];
+      }
+    }
+  }
+  });
+  return out;
 }
 
 // ---- exp over a tile row ----
@@ -79,16 +161,44 @@ void exp_inplace(double* x, int64_t n) {
 
 template <class T> constexpr T kInf = std::numeric_limits<T>::infinity();
 
+// Row reductions with one partial per vector lane: without -ffast-math GCC will not reorder a
+// float max/sum reduction, but it vectorises these lane-wise updates.
+template <class T>
+T max_of(const T* x, int64_t n) {
+  constexpr int64_t lanes = kLanes<T>;
+  T partial[lanes];
+  std::fill(partial, partial + lanes, -kInf<T>);
+  int64_t c = 0;
+  for (; c + lanes <= n; c += lanes)
+    for (int64_t l = 0; l < lanes; ++l) partial[l] = partial[l] < x[c + l] ? x[c + l] : partial[l];
+  T best = -kInf<T>;
+  for (int64_t l = 0; l < lanes; ++l) best = std::max(best, partial[l]);
+  for (; c < n; ++c) best = std::max(best, x[c]);
+  return best;
+}
+template <class T>
+T sum_of(const T* x, int64_t n) {
+  constexpr int64_t lanes = kLanes<T>;
+  T partial[lanes] = {};
+  int64_t c = 0;
+  for (; c + lanes <= n; c += lanes)
+    for (int64_t l = 0; l < lanes; ++l) partial[l] += x[c + l];
+  T total = 0;
+  for (int64_t l = 0; l < lanes; ++l) total += partial[l];
+  for (; c < n; ++c) total += x[c];
+  return total;
+}
+
 double dropout_scale(double p) { return p < 1.0 ? 1.0 / (1.0 - p) : 0.0; }
 
 // Per-thread tiles: scores/probabilities, dP (or the output accumulator), dropout multipliers.
 template <class T>
 struct Scratch {
   std::vector<T> scores, second, factors, row_max, row_sum;
-  Scratch(int64_t block_k, int64_t dv)
-      : scores(kQueryBlock * block_k),
-        second(kQueryBlock * std::max(block_k, dv)),
-        factors(kQueryBlock * block_k),
+  explicit Scratch(int64_t dv)
+      : scores(kQueryBlock * kKeyBlock),
+        second(kQueryBlock * std::max(kKeyBlock, dv)),
+        factors(kQueryBlock * kKeyBlock),
         row_max(kQueryBlock),
         row_sum(kQueryBlock) {}
 };
@@ -96,19 +206,19 @@ struct Scratch {
 // Runs body(task, scratch) for task in [0, tasks), over OpenMP threads when the work is big
 // enough. Dynamic scheduling: causal tasks differ in size (later query blocks see more keys).
 template <class T, class F>
-void for_each_task(int64_t tasks, bool parallel, int64_t block_k, int64_t dv, F&& body) {
+void for_each_task(int64_t tasks, bool parallel, int64_t dv, F&& body) {
 #ifdef _OPENMP
   if (parallel && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel()) {
 #pragma omp parallel
     {
-      Scratch<T> scratch(block_k, dv);
+      Scratch<T> scratch(dv);
 #pragma omp for schedule(dynamic, 1)
       for (int64_t task = 0; task < tasks; ++task) body(task, scratch);
     }
     return;
   }
 #endif
-  Scratch<T> scratch(block_k, dv);
+  Scratch<T> scratch(dv);
   for (int64_t task = 0; task < tasks; ++task) body(task, scratch);
 }
 
@@ -126,11 +236,19 @@ int64_t query_begin(const AttentionProblem& p, int64_t j0) {
   return p.causal ? (j0 / kQueryBlock) * kQueryBlock : 0;
 }
 
-// scores (m × n, row stride ld) = scale · Q_i K_jᵀ, then the causal / user mask.
+// The (features × kKeyBlock) block of transpose_key_blocks' output holding tile t's keys.
 template <class T>
-void score_tile(const AttentionProblem& p, const Tile& t, const T* q, const T* k, T* scores, int64_t ld) {
-  gemm(false, true, t.m, t.n, p.d, static_cast<T>(p.scale), q + (t.bh * p.L + t.i0) * p.d, p.d,
-       k + (t.bh * p.S + t.j0) * p.d, p.d, T(0), scores, ld);
+const T* key_block_of(const AttentionProblem& p, const Tile& t, const T* transposed, int64_t features) {
+  const int64_t blocks = (p.S + kKeyBlock - 1) / kKeyBlock;
+  return transposed + (t.bh * blocks + t.j0 / kKeyBlock) * features * kKeyBlock;
+}
+
+// scores (m × n, row stride ld) = scale · Q_i K_jᵀ, then the causal / user mask.
+// k_t: K transposed by transpose_key_blocks.
+template <class T>
+void score_tile(const AttentionProblem& p, const Tile& t, const T* q, const T* k_t, T* scores, int64_t ld) {
+  gemm(t.m, t.n, p.d, static_cast<T>(p.scale), q + (t.bh * p.L + t.i0) * p.d, p.d, 1, key_block_of(p, t, k_t, p.d),
+       kKeyBlock, false, scores, ld);
   // Only tiles that cross the diagonal need the causal mask; tiles below it are fully kept.
   if (p.causal && t.j0 + t.n - 1 > t.i0) {
     for (int64_t r = 0; r < t.m; ++r) {
@@ -174,10 +292,11 @@ bool worth_parallel(const AttentionProblem& p) { return p.batch_heads * p.L * p.
 // ---------------------------------------------------------------- forward
 template <class T>
 void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v, T* out, T* lse) {
-  const int64_t block_k = key_block(p.d, p.dv);
+  constexpr int64_t block_k = kKeyBlock;
   const int64_t query_blocks = (p.L + kQueryBlock - 1) / kQueryBlock;
   const bool dropout = p.dropout.p > 0.0;
-  for_each_task<T>(p.batch_heads * query_blocks, worth_parallel(p), block_k, p.dv,
+  const std::vector<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
+  for_each_task<T>(p.batch_heads * query_blocks, worth_parallel(p), p.dv,
                    [&](int64_t task, Scratch<T>& scratch) {
     const int64_t bh = task / query_blocks;
     const int64_t i0 = (task % query_blocks) * kQueryBlock;
@@ -192,12 +311,11 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
     const int64_t j_end = key_end(p, i0, m);
     for (int64_t j0 = 0; j0 < j_end; j0 += block_k) {
       const Tile tile{bh, i0, m, j0, std::min(block_k, j_end - j0)};
-      score_tile(p, tile, q, k, probs, block_k);
+      score_tile(p, tile, q, k_t.data(), probs, block_k);
       // Online softmax: rescale what was accumulated under the old running max.
       for (int64_t r = 0; r < m; ++r) {
         T* s = probs + r * block_k;
-        T tile_max = -kInf<T>;
-        for (int64_t c = 0; c < tile.n; ++c) tile_max = std::max(tile_max, s[c]);
+        const T tile_max = max_of(s, tile.n);
         const T new_max = std::max(row_max[r], tile_max);
         if (new_max == -kInf<T>) {  // every key so far is masked for this row
           std::fill(s, s + tile.n, T(0));
@@ -205,8 +323,7 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
         }
         for (int64_t c = 0; c < tile.n; ++c) s[c] -= new_max;
         exp_inplace(s, tile.n);
-        T tile_sum = 0;
-        for (int64_t c = 0; c < tile.n; ++c) tile_sum += s[c];
+        const T tile_sum = sum_of(s, tile.n);
         if (new_max != row_max[r]) {
           const T correction = row_max[r] == -kInf<T> ? T(0) : std::exp(row_max[r] - new_max);
           row_sum[r] *= correction;
@@ -222,7 +339,7 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
         for (int64_t r = 0; r < m; ++r)
           for (int64_t c = 0; c < tile.n; ++c) probs[r * block_k + c] *= factors[r * block_k + c];
       }
-      gemm(false, false, m, p.dv, tile.n, T(1), probs, block_k, v + (bh * p.S + j0) * p.dv, p.dv, T(1), acc, p.dv);
+      gemm(m, p.dv, tile.n, T(1), probs, block_k, 1, v + (bh * p.S + j0) * p.dv, p.dv, true, acc, p.dv);
     }
     for (int64_t r = 0; r < m; ++r) {
       T* o = out + (bh * p.L + i0 + r) * p.dv;
@@ -250,14 +367,14 @@ struct TileGrads {
 // Recomputes P = exp(S - lse) for one tile and adds its contributions:
 //   dV += (P∘Z)ᵀ dO,  dP = (dO Vᵀ)∘Z,  dS = P∘(dP - D),  dQ += scale·dS K,  dK += scale·dSᵀ Q.
 template <class T>
-void backward_tile(const AttentionProblem& p, const Tile& t, const T* q, const T* k, const T* v, const T* grad_out,
-                   const T* lse, const T* delta, Scratch<T>& scratch, int64_t block_k, const TileGrads<T>& g) {
+void backward_tile(const AttentionProblem& p, const Tile& t, const T* q, const T* k, const T* k_t, const T* v_t,
+                   const T* grad_out, const T* lse, const T* delta, Scratch<T>& scratch, const TileGrads<T>& g) {
   T* probs = scratch.scores.data();
   T* grad_scores = scratch.second.data();
   T* factors = scratch.factors.data();
-  const int64_t ld = block_k;
+  constexpr int64_t ld = kKeyBlock;
   const bool dropout = p.dropout.p > 0.0;
-  score_tile(p, t, q, k, probs, ld);
+  score_tile(p, t, q, k_t, probs, ld);
   for (int64_t r = 0; r < t.m; ++r) {
     T* s = probs + r * ld;
     const T row_lse = lse[t.bh * p.L + t.i0 + r];
@@ -265,16 +382,16 @@ void backward_tile(const AttentionProblem& p, const Tile& t, const T* q, const T
     exp_inplace(s, t.n);
   }
   const T* dO = grad_out + (t.bh * p.L + t.i0) * p.dv;
-  const T* v_tile = v + (t.bh * p.S + t.j0) * p.dv;
   if (dropout) dropout_tile(p, t, factors, ld);
   if (g.grad_v != nullptr) {
     if (dropout) {  // dV needs P∘Z; borrow the dS buffer before it is filled
       for (int64_t r = 0; r < t.m; ++r)
         for (int64_t c = 0; c < t.n; ++c) grad_scores[r * ld + c] = probs[r * ld + c] * factors[r * ld + c];
     }
-    gemm(true, false, t.n, p.dv, t.m, T(1), dropout ? grad_scores : probs, ld, dO, p.dv, T(1), g.grad_v, p.dv);
+    // (P∘Z)ᵀ read in place: row stride 1, column stride ld.
+    gemm(t.n, p.dv, t.m, T(1), dropout ? grad_scores : probs, 1, ld, dO, p.dv, true, g.grad_v, p.dv);
   }
-  gemm(false, true, t.m, t.n, p.dv, T(1), dO, p.dv, v_tile, p.dv, T(0), grad_scores, ld);
+  gemm(t.m, t.n, p.dv, T(1), dO, p.dv, 1, key_block_of(p, t, v_t, p.dv), kKeyBlock, false, grad_scores, ld);
   for (int64_t r = 0; r < t.m; ++r) {
     T* ds = grad_scores + r * ld;
     const T* prob = probs + r * ld;
@@ -293,9 +410,9 @@ void backward_tile(const AttentionProblem& p, const Tile& t, const T* q, const T
   }
   const T scale = static_cast<T>(p.scale);
   if (g.grad_q != nullptr)
-    gemm(false, false, t.m, p.d, t.n, scale, grad_scores, ld, k + (t.bh * p.S + t.j0) * p.d, p.d, T(1), g.grad_q, p.d);
+    gemm(t.m, p.d, t.n, scale, grad_scores, ld, 1, k + (t.bh * p.S + t.j0) * p.d, p.d, true, g.grad_q, p.d);
   if (g.grad_k != nullptr)
-    gemm(true, false, t.n, p.d, t.m, scale, grad_scores, ld, q + (t.bh * p.L + t.i0) * p.d, p.d, T(1), g.grad_k, p.d);
+    gemm(t.n, p.d, t.m, scale, grad_scores, 1, ld, q + (t.bh * p.L + t.i0) * p.d, p.d, true, g.grad_k, p.d);
 }
 
 }  // namespace
@@ -303,7 +420,7 @@ void backward_tile(const AttentionProblem& p, const Tile& t, const T* q, const T
 template <class T>
 void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v, const T* out, const T* grad_out,
                    const T* lse, T* grad_q, T* grad_k, T* grad_v, T* grad_scores) {
-  const int64_t block_k = key_block(p.d, p.dv);
+  constexpr int64_t block_k = kKeyBlock;
   const int64_t rows = p.batch_heads * p.L;
   std::fill(grad_q, grad_q + rows * p.d, T(0));
   std::fill(grad_k, grad_k + p.batch_heads * p.S * p.d, T(0));
@@ -319,6 +436,8 @@ void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v
   const int64_t query_blocks = (p.L + kQueryBlock - 1) / kQueryBlock;
   const int64_t key_blocks = (p.S + block_k - 1) / block_k;
   const bool parallel = worth_parallel(p);
+  const std::vector<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
+  const std::vector<T> v_t = transpose_key_blocks(v, p.batch_heads, p.S, p.dv);
   int threads = 1;
 #ifdef _OPENMP
   threads = omp_get_max_threads();
@@ -331,12 +450,12 @@ void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v
       g.grad_v = grad_v + (t.bh * p.S + t.j0) * p.dv;
       g.grad_scores = grad_scores;
     }
-    backward_tile(p, t, q, k, v, grad_out, lse, delta.data(), scratch, block_k, g);
+    backward_tile(p, t, q, k, k_t.data(), v_t.data(), grad_out, lse, delta.data(), scratch, g);
   };
   if (!parallel || threads == 1 || p.batch_heads >= 2 * threads) {
     // Enough heads to keep every thread busy: one pass per head, which owns its dQ/dK/dV rows,
     // so every tile computes its scores and dS once (5 GEMMs per tile).
-    for_each_task<T>(p.batch_heads, parallel, block_k, p.dv, [&](int64_t bh, Scratch<T>& scratch) {
+    for_each_task<T>(p.batch_heads, parallel, p.dv, [&](int64_t bh, Scratch<T>& scratch) {
       for (int64_t j0 = 0; j0 < p.S; j0 += block_k) {
         const int64_t n = std::min(block_k, p.S - j0);
         for (int64_t i0 = query_begin(p, j0); i0 < p.L; i0 += kQueryBlock) {
@@ -348,7 +467,7 @@ void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v
   }
   // Few heads: parallelise over blocks instead, in two race-free passes that each recompute
   // the tiles: query blocks own dQ rows, then key blocks own dK/dV rows.
-  for_each_task<T>(p.batch_heads * query_blocks, parallel, block_k, p.dv, [&](int64_t task, Scratch<T>& scratch) {
+  for_each_task<T>(p.batch_heads * query_blocks, parallel, p.dv, [&](int64_t task, Scratch<T>& scratch) {
     const int64_t bh = task / query_blocks;
     const int64_t i0 = (task % query_blocks) * kQueryBlock;
     const int64_t m = std::min(kQueryBlock, p.L - i0);
@@ -357,7 +476,7 @@ void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v
       run_tile({bh, i0, m, j0, std::min(block_k, j_end - j0)}, scratch, true, false);
     }
   });
-  for_each_task<T>(p.batch_heads * key_blocks, parallel, block_k, p.dv, [&](int64_t task, Scratch<T>& scratch) {
+  for_each_task<T>(p.batch_heads * key_blocks, parallel, p.dv, [&](int64_t task, Scratch<T>& scratch) {
     const int64_t bh = task / key_blocks;
     const int64_t j0 = (task % key_blocks) * block_k;
     const int64_t n = std::min(block_k, p.S - j0);
