@@ -76,8 +76,18 @@ def softmax_attn_b4h4_L4096_d64_fwdbwd(torch):
     return step
 
 
+def softmax_attn_b4h4_L1024_d64_fwd(torch):
+    q, k, v = (torch.randn(4, 4, 1024, 64) for _ in range(3))
+
+    def step():
+        with torch.no_grad():
+            torch.softmax(q @ k.transpose(-2, -1) / 64 ** 0.5, dim=-1) @ v
+    return step
+
+
 WORKLOADS = {f.__name__: f for f in (gemm_f32_1024, conv2d_f32_b32_c64_hw32_k3_fwdbwd,
-                                     layer_norm_f32_4096x768_fwdbwd, softmax_attn_b4h4_L4096_d64_fwdbwd)}
+                                     layer_norm_f32_4096x768_fwdbwd, softmax_attn_b4h4_L4096_d64_fwdbwd,
+                                     softmax_attn_b4h4_L1024_d64_fwd)}
 
 
 def time_torch(torch, builder, repetitions):

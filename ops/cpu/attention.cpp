@@ -1,6 +1,7 @@
 // CPU kernels for scaled_dot_product_attention: FlashAttention-style forward (online softmax over
 // key tiles) and FlashAttention-2 backward (recomputation tile by tile). Twin: ops/attention.cpp.
-// Memory stays O(L·d) per call: the only score-sized buffers are one (Bq × Bk) tile per thread.
+// Memory stays O((L + S)·d) per call: besides blocked copies of Kᵀ (and Vᵀ in the backward), the
+// only score-sized buffers are one (64 × 64) tile per thread; never an L × S array.
 #include "ops/cpu/attention.h"
 
 #include <algorithm>

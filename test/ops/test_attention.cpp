@@ -34,7 +34,8 @@ struct Case {
   Shape batch_q, batch_kv;
   int64_t L, S, d, dv;
   bool causal;
-  int mask_kind;  // 0 none, 1 bool (L, S) shared, 2 float (1, L, S) requiring grad, 3 bool full
+  int mask_kind;  // 0 none, 1 bool (L, S) shared, 2 float (1, L, S) requiring grad, 3 bool full,
+                  // 4 float (L, S) transposed view of an (S, L) leaf, requiring grad
 };
 
 }  // namespace
@@ -73,6 +74,7 @@ TEST_CASE("attention fused kernel matches the composite reference on awkward siz
       {{2, 3}, {2, 1}, 130, 70, 64, 16, false, 1},  // heads broadcast over key/value, bool (L, S) mask
       {{3}, {3}, 65, 129, 8, 8, false, 2},       // float mask (1, L, S) that gets a gradient
       {{2}, {2}, 33, 17, 8, 5, false, 3},        // full bool mask with some fully masked rows
+      {{2}, {2}, 40, 70, 16, 16, false, 4},      // non-contiguous float mask
   };
   for (size_t index = 0; index < cases.size(); ++index) {
     const Case& c = cases[index];
@@ -81,12 +83,16 @@ TEST_CASE("attention fused kernel matches the composite reference on awkward siz
     Tensor q = random_tensor(rows(c.batch_q, c.L, c.d), seed);
     Tensor k = random_tensor(rows(c.batch_kv, c.S, c.d), seed + 1, DType::f64, -2.0, 2.0);
     Tensor v = random_tensor(rows(c.batch_kv, c.S, c.dv), seed + 2);
-    Tensor mask;
+    Tensor mask, mask_leaf;
     if (c.mask_kind == 1) {
       Generator gen(seed + 3);
       mask = gt(rand({c.L, c.S}, gen), 0.3);
     }
-    if (c.mask_kind == 2) mask = random_tensor({1, c.L, c.S}, seed + 3, DType::f64, -3.0, 1.0);
+    if (c.mask_kind == 2) mask = mask_leaf = random_tensor({1, c.L, c.S}, seed + 3, DType::f64, -3.0, 1.0);
+    if (c.mask_kind == 4) {
+      mask_leaf = random_tensor({c.S, c.L}, seed + 3, DType::f64, -3.0, 1.0);
+      mask = mask_leaf.transpose(0, 1);
+    }
     if (c.mask_kind == 3) {
       Generator gen(seed + 3);
       mask = gt(rand(rows(c.batch_q, c.L, c.S), gen), 0.8);  // ~0.8^17 of rows see nothing
@@ -95,7 +101,7 @@ TEST_CASE("attention fused kernel matches the composite reference on awkward siz
     Tensor reference = detail::attention_reference(q, k, v, mask, c.causal);
     REQUIRE(all_close(fused, reference, 1e-9, 1e-11));
     TensorList inputs = {q, k, v};
-    if (c.mask_kind == 2) inputs.push_back(mask);
+    if (mask_leaf.defined()) inputs.push_back(mask_leaf);
     TensorList fused_grads = grads_of(fused, inputs, seed + 4);
     TensorList reference_grads = grads_of(reference, inputs, seed + 4);
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -105,7 +111,7 @@ TEST_CASE("attention fused kernel matches the composite reference on awkward siz
     // float32 runs the vectorised exp: close to the float64 reference.
     Tensor fused32 = scaled_dot_product_attention(q.detach().to(DType::f32), k.detach().to(DType::f32),
                                                   v.detach().to(DType::f32),
-                                                  c.mask_kind == 2 ? mask.detach().to(DType::f32) : mask, 0.0,
+                                                  mask_leaf.defined() ? mask.detach().to(DType::f32) : mask, 0.0,
                                                   c.causal);
     REQUIRE(all_close(fused32, reference, 1e-4, 1e-5));
   }
