@@ -197,6 +197,11 @@ TEST_CASE("attention create_graph gradients equal the fused first-order ones", "
       REQUIRE(all_close(first[i], second[i], 1e-10, 1e-12));
     }
   }
+  // sum(out) hands the node an expanded (stride 0) gradient; the kernel must read it correctly.
+  Tensor out = scaled_dot_product_attention(q, k, v, Tensor(), 0.0, true);
+  TensorList fused = autograd::grad({sum(out)}, {q, k, v});
+  TensorList reference = autograd::grad({sum(detail::attention_reference(q, k, v, Tensor(), true))}, {q, k, v});
+  for (size_t i = 0; i < 3; ++i) REQUIRE(all_close(fused[i], reference[i], 1e-10, 1e-12));
 }
 
 TEST_CASE("attention dropout regenerates one mask in forward and backward", "[ops][attention]") {
