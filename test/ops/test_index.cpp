@@ -32,7 +32,8 @@ TEST_CASE("gather picks along a dim", "[ops][index]") {
   Tensor a = rand64({4, 4}, 21);
   Tensor index = idx({0, 3, 3, 1, 2, 2, 0, 0}, {2, 4});  // duplicates on purpose
   auto f = [index](const TensorList& in) -> TensorList {
-    return {gather(in[0], 0, index), gather(in[0].t(), 1, index.t()), gather(in[0], 1, index.slice(1, 0, 2))};
+    return {gather(in[0], 0, index), gather(in[0].t(), 1, index.t()), gather(in[0], 1, index.slice(1, 0, 2)),
+            gather(in[0].slice(0, 1, 2).expand({3, 4}), 1, index)};
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradgradcheck(f, {a}));
@@ -91,7 +92,8 @@ TEST_CASE("index_select and index_add", "[ops][index]") {
   Tensor index = idx({3, 0, 3});
   auto f = [index](const TensorList& in) -> TensorList {
     return {index_select(in[0], 0, index), index_select(in[0].t(), 1, index),
-            index_add(in[0], 0, index, in[1], 0.5), index_add(in[0].t(), 1, index, in[1].t())};
+            index_add(in[0], 0, index, in[1], 0.5), index_add(in[0].t(), 1, index, in[1].t()),
+            index_select(in[0].slice(1, 0, 1).expand({4, 3}), 0, index)};
   };
   REQUIRE(gradcheck(f, {a, s}));
   REQUIRE(gradgradcheck(f, {a, s}));

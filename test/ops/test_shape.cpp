@@ -150,7 +150,8 @@ TEST_CASE("reflect/replicate/circular pad backward accumulates into the borders"
   for (const char* mode : {"reflect", "replicate", "circular"}) {
     INFO(mode);
     auto f = [mode](const TensorList& in) -> TensorList {
-      return {pad(in[0], {2, 1, 1, 2}, mode), pad(in[0].transpose(1, 2), {1, 1}, mode)};
+      return {pad(in[0], {2, 1, 1, 2}, mode), pad(in[0].transpose(1, 2), {1, 1}, mode),
+              pad(in[0].slice(0, 0, 1).slice(2, 0, 1).expand({2, 3, 3}), {1, 2}, mode)};
     };
     REQUIRE(gradcheck(f, {a}));
     REQUIRE(gradgradcheck(f, {a}));
@@ -171,7 +172,8 @@ TEST_CASE("flip and roll", "[ops][shape]") {
   REQUIRE(roll(x, {1}).sizes() == Shape{2, 3});
   Tensor a = rand64({3, 4}, 9);
   auto f = [](const TensorList& in) -> TensorList {
-    return {flip(in[0], {0}), flip(in[0].t(), {0, 1}), roll(in[0], {1, -2}, {0, 1}), roll(in[0].t(), {5})};
+    return {flip(in[0], {0}), flip(in[0].t(), {0, 1}), roll(in[0], {1, -2}, {0, 1}), roll(in[0].t(), {5}),
+            flip(in[0].select(0, 1).expand({2, 4}), {1}), roll(in[0].slice(1, 0, 1).expand({3, 3}), {1}, {0})};
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradgradcheck(f, {a}));
@@ -195,7 +197,8 @@ TEST_CASE("repeat and tile", "[ops][shape]") {
   REQUIRE(values(y.grad()) == V{30, 36});
   Tensor a = rand64({2, 3}, 10);
   auto f = [](const TensorList& in) -> TensorList {
-    return {repeat(in[0], {2, 1, 2}), tile(in[0].t(), {2}), repeat(in[0].select(0, 1), {3})};
+    return {repeat(in[0], {2, 1, 2}), tile(in[0].t(), {2}), repeat(in[0].select(0, 1), {3}),
+            repeat(in[0].slice(0, 0, 1).expand({3, 3}), {1, 2})};
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradgradcheck(f, {a}));
@@ -213,7 +216,7 @@ TEST_CASE("tril and triu", "[ops][shape]") {
   REQUIRE(values(tril(ones({2, 2, 2}, DType::bool_))) == V{1, 0, 1, 1, 1, 0, 1, 1});
   Tensor a = rand64({2, 3, 4}, 11);
   auto f = [](const TensorList& in) -> TensorList {
-    return {tril(in[0]), triu(in[0], 1), tril(in[0].transpose(1, 2), -1)};
+    return {tril(in[0]), triu(in[0], 1), tril(in[0].transpose(1, 2), -1), triu(in[0].select(0, 0).expand({2, 3, 4}))};
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradgradcheck(f, {a}));
