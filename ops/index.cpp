@@ -8,6 +8,7 @@
 #include "engine/factories.h"
 #include "ops/compare.h"
 #include "ops/cpu/index.h"
+#include "ops/cpu/shape.h"
 #include "ops/elementwise.h"
 #include "ops/shape.h"
 
@@ -132,7 +133,21 @@ Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
   Shape out_shape = x.sizes();
   out_shape[dim] = index.numel();
   Tensor out = empty(out_shape, x.dtype());
-  cpu::index_select(out, x.detach().contiguous(), dim, index);
+  if (x.is_contiguous()) {
+    cpu::index_select(out, x.detach(), dim, index);  // whole (B-element) slabs per index
+  } else {
+    // A strided input is read in place, as a gather through per-dim maps (Note [Index maps]).
+    cpu::IndexMaps maps;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      std::vector<int64_t> map(static_cast<size_t>(out_shape[d]));
+      for (int64_t i = 0; i < out_shape[d]; ++i) {
+        const int64_t picked = d == dim ? index.data_ptr<int64_t>()[i] : i;
+        map[i] = picked < 0 ? picked + x.size(d) : picked;
+      }
+      maps.push_back(std::move(map));
+    }
+    cpu::gather_by_maps(out, x.detach(), maps, 0.0);
+  }
   record_backward("index_select", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     return {index_add(zeros(ctx.input_shape(0), g.dtype()), dim, ctx.saved(0), g)};

@@ -194,3 +194,15 @@ TEST_CASE("index ops reject bad input", "[ops][index][errors]") {
   REQUIRE_THROWS_OP(masked_select(x, ones({4}, DType::bool_)), "masked_select");
   REQUIRE_THROWS_OP(masked_fill(x, ones({2, 3}), 1.0), "masked_fill");
 }
+
+TEST_CASE("index ops on empty and 0-d tensors", "[ops][index]") {
+  Tensor x = ar({2, 3});
+  REQUIRE(index_select(x, 1, idx({})).sizes() == Shape{2, 0});
+  REQUIRE(index_select(x.t(), 0, idx({})).sizes() == Shape{0, 2});
+  REQUIRE(values(index_add(x, 0, idx({}), zeros({0, 3}, DType::f64))) == values(x));
+  REQUIRE(values(scatter_add(x, 1, idx({}, {2, 0}), x)) == values(x));
+  Tensor s = scalar_tensor(5.0, DType::f64);
+  REQUIRE(gather(s, 0, scalar_tensor(0, DType::i64)).item<double>() == 5.0);
+  REQUIRE(scatter(s, 0, scalar_tensor(-1, DType::i64), 2.0).item<double>() == 2.0);
+  REQUIRE_THROWS_OP(gather(zeros({0}), 0, idx({0})), "gather");
+}

@@ -305,3 +305,26 @@ TEST_CASE("shape ops reject bad input", "[ops][shape][errors]") {
   REQUIRE_THROWS_OP(movedim(x, {0}, {0, 1}), "movedim");
   REQUIRE_THROWS_OP(movedim(x, 0, 2), "movedim");
 }
+
+TEST_CASE("shape ops on empty and 0-d tensors", "[ops][shape]") {
+  Tensor empty_rows = zeros({0, 3}, DType::f64);
+  REQUIRE(cat({empty_rows, empty_rows}).sizes() == Shape{0, 3});
+  REQUIRE(values(cat({empty_rows, ar({1, 3})})) == V{0, 1, 2});
+  REQUIRE(pad(empty_rows, {1, 1}).sizes() == Shape{0, 5});
+  REQUIRE(values(pad(zeros({0}, DType::f64), {1, 2}, "constant", 3)) == V{3, 3, 3});
+  REQUIRE(flip(empty_rows, {0, 1}).sizes() == Shape{0, 3});
+  REQUIRE(roll(empty_rows, 2, 0).sizes() == Shape{0, 3});
+  REQUIRE(repeat(empty_rows, {2, 2}).sizes() == Shape{0, 6});
+  REQUIRE(tril(empty_rows).sizes() == Shape{0, 3});
+  REQUIRE(split(empty_rows, 2).size() == 1);
+  REQUIRE(unbind(empty_rows).empty());
+  Tensor s = scalar_tensor(4.0, DType::f64);
+  REQUIRE(flip(s, {}).item<double>() == 4.0);
+  REQUIRE(pad(s, {}).item<double>() == 4.0);
+  REQUIRE(values(repeat(s, {3})) == V{4, 4, 4});
+  REQUIRE(repeat(s, {}).dim() == 0);
+  REQUIRE(values(roll(s, {1})) == V{4});
+  Tensor a = rand64({}, 31);
+  auto f = [](const TensorList& in) -> TensorList { return {repeat(in[0], {2, 2}), flip(in[0], {}), pad(in[0], {})}; };
+  REQUIRE(gradcheck(f, {a}));
+}
