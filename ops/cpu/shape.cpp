@@ -72,6 +72,17 @@ void next_row(Shape& index, const Shape& sizes) {
   }
 }
 
+// Work items for a row kernel: whole rows when there are enough of them, else each row cut into
+// `parts` column ranges of `span`, so a few long rows (a 1-d signal) still spread over threads.
+struct ColumnSplit {
+  int64_t parts, span;
+};
+
+ColumnSplit split_columns(int64_t rows, int64_t inner) {
+  const int64_t parts = rows >= 2 * num_threads() ? 1 : std::max<int64_t>(1, inner / kParallelGrain);
+  return {parts, (inner + parts - 1) / parts};
+}
+
 }  // namespace
 
 void copy_into(const Tensor& dst, const Tensor& src) {
@@ -110,39 +121,47 @@ void gather_by_maps(const Tensor& out, const Tensor& x, const IndexMaps& maps, d
   const std::vector<Run> runs = runs_of(maps.back());
   const Shape x_strides = x.strides();
   const int64_t x_inner_stride = x_strides.back();
+  const ColumnSplit split = split_columns(rows, inner);
   dispatch_all(out.dtype(), "gather_by_maps", [&]<class T>() {
     const T fill_value = static_cast<T>(fill);
     const T* x_data = x.data_ptr<T>();
     T* out_data = out.data_ptr<T>();
-    parallel_for(rows, std::max<int64_t>(1, kParallelGrain / inner), [&](int64_t begin, int64_t end) {
-      Shape index = unravel_rows(begin, out_sizes);
-      for (int64_t row = begin; row < end; ++row, next_row(index, out_sizes)) {
+    parallel_for(rows * split.parts, std::max<int64_t>(1, kParallelGrain / split.span), [&](int64_t begin, int64_t end) {
+      int64_t row = begin / split.parts;
+      Shape index = unravel_rows(row, out_sizes);
+      for (int64_t item = begin; item < end; ++item) {
+        if (item / split.parts != row) {
+          row = item / split.parts;
+          next_row(index, out_sizes);
+        }
+        const int64_t c0 = (item % split.parts) * split.span, c1 = std::min(inner, c0 + split.span);
         T* out_row = out_data + row * inner;
         int64_t x_offset = 0;
         bool filled_row = false;
-        for (int64_t d = 0; d < ndim - 1; ++d) {
+        for (int64_t d = 0; d < ndim - 1 && !filled_row; ++d) {
           const int64_t source = maps[d][index[d]];
-          if (source < 0) {
-            filled_row = true;
-            break;
-          }
+          filled_row = source < 0;
           x_offset += source * x_strides[d];
         }
         if (filled_row) {
-          std::fill(out_row, out_row + inner, fill_value);
+          std::fill(out_row + c0, out_row + c1, fill_value);
           continue;
         }
         const T* x_row = x_data + x_offset;
         for (const Run& run : runs) {
+          // The part of the run inside the columns [c0, c1).
+          const int64_t k0 = std::max<int64_t>(0, c0 - run.out_start);
+          const int64_t k1 = std::min(run.length, c1 - run.out_start);
+          if (k0 >= k1) continue;
           T* o = out_row + run.out_start;
           if (run.in_start < 0) {
-            std::fill(o, o + run.length, fill_value);
+            std::fill(o + k0, o + k1, fill_value);
           } else if (run.step == 1 && x_inner_stride == 1) {
-            std::memcpy(o, x_row + run.in_start, static_cast<size_t>(run.length) * sizeof(T));
+            std::memcpy(o + k0, x_row + run.in_start + k0, static_cast<size_t>(k1 - k0) * sizeof(T));
           } else {
             const T* first = x_row + run.in_start * x_inner_stride;
             const int64_t stride = run.step * x_inner_stride;
-            for (int64_t k = 0; k < run.length; ++k) o[k] = first[k * stride];
+            for (int64_t k = k0; k < k1; ++k) o[k] = first[k * stride];
           }
         }
       }
@@ -172,13 +191,20 @@ void scatter_add_by_maps(const Tensor& out, const Tensor& grad, const IndexMaps&
   const int64_t rows = out.numel() / inner;
   const Shape g_strides = grad.strides();
   const int64_t g_inner_stride = g_strides.back();
+  const ColumnSplit split = split_columns(rows, inner);
   dispatch_floating(out.dtype(), "scatter_add_by_maps", [&]<class T>() {
     const T* g_data = grad.data_ptr<T>();
     T* out_data = out.data_ptr<T>();
-    parallel_for(rows, std::max<int64_t>(1, kParallelGrain / inner), [&](int64_t begin, int64_t end) {
-      Shape index = unravel_rows(begin, in_sizes);
+    parallel_for(rows * split.parts, std::max<int64_t>(1, kParallelGrain / split.span), [&](int64_t begin, int64_t end) {
+      int64_t row = begin / split.parts;
+      Shape index = unravel_rows(row, in_sizes);
       std::vector<size_t> pick(ndim - 1);
-      for (int64_t row = begin; row < end; ++row, next_row(index, in_sizes)) {
+      for (int64_t item = begin; item < end; ++item) {
+        if (item / split.parts != row) {
+          row = item / split.parts;
+          next_row(index, in_sizes);
+        }
+        const int64_t c0 = (item % split.parts) * split.span, c1 = std::min(inner, c0 + split.span);
         bool read_at_all = true;
         for (int64_t d = 0; d < ndim - 1; ++d) read_at_all = read_at_all && !readers[d][index[d]].empty();
         if (!read_at_all) continue;
@@ -190,9 +216,14 @@ void scatter_add_by_maps(const Tensor& out, const Tensor& grad, const IndexMaps&
           for (int64_t d = 0; d < ndim - 1; ++d) g_offset += readers[d][index[d]][pick[d]] * g_strides[d];
           const T* g_row = g_data + g_offset;
           for (const Run& run : runs) {
+            // The part of the run whose input positions in_start + k * step lie in [c0, c1).
+            const int64_t k0 = run.step > 0 ? std::max<int64_t>(0, c0 - run.in_start)
+                                            : std::max<int64_t>(0, run.in_start - c1 + 1);
+            const int64_t k1 = run.step > 0 ? std::min(run.length, c1 - run.in_start)
+                                            : std::min(run.length, run.in_start - c0 + 1);
             T* o = out_row + run.in_start;
             const T* g = g_row + run.out_start * g_inner_stride;
-            for (int64_t k = 0; k < run.length; ++k) o[k * run.step] += g[k * g_inner_stride];
+            for (int64_t k = k0; k < k1; ++k) o[k * run.step] += g[k * g_inner_stride];
           }
           int64_t d = ndim - 2;
           for (; d >= 0; --d) {

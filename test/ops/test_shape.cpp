@@ -328,3 +328,32 @@ TEST_CASE("shape ops on empty and 0-d tensors", "[ops][shape]") {
   auto f = [](const TensorList& in) -> TensorList { return {repeat(in[0], {2, 2}), flip(in[0], {}), pad(in[0], {})}; };
   REQUIRE(gradcheck(f, {a}));
 }
+
+TEST_CASE("a long 1-d signal is split across threads: pad, flip and the pad adjoint", "[ops][shape]") {
+  const int64_t n = 100003;
+  const int saved_threads = num_threads();
+  set_num_threads(4);
+  Tensor x = arange(0, static_cast<double>(n), 1, DType::f64).requires_grad_(true);
+  std::vector<double> padded = values(pad(x, {5, 7}, "reflect"));
+  std::vector<double> flipped = values(flip(x, {0}));
+  Tensor weights = arange(0, static_cast<double>(n + 12), 1, DType::f64);
+  sum(pad(x, {5, 7}, "reflect") * weights).backward();
+  set_num_threads(saved_threads);
+  bool ok = padded.size() == static_cast<size_t>(n + 12);
+  for (int64_t i = 0; i < n + 12 && ok; ++i) {
+    int64_t j = i - 5;
+    if (j < 0) j = -j;
+    if (j >= n) j = 2 * (n - 1) - j;
+    ok = padded[i] == static_cast<double>(j);
+  }
+  for (int64_t i = 0; i < n && ok; ++i) ok = flipped[i] == static_cast<double>(n - 1 - i);
+  REQUIRE(ok);
+  // x[j] collects the weights of every output position that reads it: 5 + j itself, the left
+  // mirror 5 - j for 1 <= j <= 5, and the right mirror for j >= n - 8.
+  std::vector<double> g = values(x.grad());
+  REQUIRE(g[0] == 5);
+  REQUIRE(g[3] == (5 + 3) + (5 - 3));
+  REQUIRE(g[50000] == 50005);
+  REQUIRE(g[n - 2] == static_cast<double>((n - 2 + 5) + (n - 1 + 5 + 1)));
+  REQUIRE(g[n - 1] == static_cast<double>(n - 1 + 5));
+}
