@@ -244,9 +244,18 @@ TensorList unbind(const Tensor& x, int64_t dim_in) {
 // ---------------------------------------------------------------- pad
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
   check_input("pad", x);
-  const bool constant = mode == "constant";
-  EMBER_CHECK(constant || mode == "reflect" || mode == "replicate" || mode == "circular",
-              "pad: unknown mode '{}' (expected constant, reflect, replicate or circular)", mode);
+  enum class Border { constant, reflect, replicate, circular };
+  Border border = Border::constant;
+  if (mode == "reflect") {
+    border = Border::reflect;
+  } else if (mode == "replicate") {
+    border = Border::replicate;
+  } else if (mode == "circular") {
+    border = Border::circular;
+  } else {
+    EMBER_CHECK(mode == "constant", "pad: unknown mode '{}' (expected constant, reflect, replicate or circular)", mode);
+  }
+  const bool constant = border == Border::constant;
   EMBER_CHECK(constant || value == 0.0, "pad: mode '{}' takes no fill value, got {}", mode, value);
   EMBER_CHECK(pads.size() % 2 == 0, "pad: pads must come in (left, right) pairs, got {} values {}", pads.size(),
               shape_str(pads));
@@ -261,12 +270,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
     const int64_t out_n = n + left + right;
     EMBER_CHECK(out_n >= 0, "pad: pads ({}, {}) on dim {} of {} give a negative size {}", left, right, d,
                 x.describe(), out_n);
-    if (mode == "reflect") {
+    if (border == Border::reflect) {
       EMBER_CHECK(left < n && right < n, "pad: reflect pads ({}, {}) must be smaller than dim {} of size {} in {}",
                   left, right, d, n, x.describe());
-    } else if (mode == "replicate") {
+    } else if (border == Border::replicate) {
       EMBER_CHECK(n > 0 || out_n == 0, "pad: replicate padding of the empty dim {} in {}", d, x.describe());
-    } else if (mode == "circular") {
+    } else if (border == Border::circular) {
       EMBER_CHECK(left <= n && right <= n,
                   "pad: circular pads ({}, {}) must be at most dim {} of size {} in {}", left, right, d, n,
                   x.describe());
@@ -275,12 +284,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
     map.assign(static_cast<size_t>(out_n), -1);
     for (int64_t i = 0; i < out_n; ++i) {
       int64_t j = i - left;  // the input index before the border rule
-      if (mode == "reflect") {
+      if (border == Border::reflect) {
         if (j < 0) j = -j;
         if (j >= n) j = 2 * (n - 1) - j;
-      } else if (mode == "replicate") {
+      } else if (border == Border::replicate) {
         j = std::clamp<int64_t>(j, 0, n - 1);
-      } else if (mode == "circular") {
+      } else if (border == Border::circular) {
         j = ((j % n) + n) % n;
       }
       map[i] = (j >= 0 && j < n) ? j : -1;
