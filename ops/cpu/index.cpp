@@ -27,8 +27,10 @@ int64_t wrapped(int64_t i, int64_t size) { return i < 0 ? i + size : i; }
 // the index position (gather's out, scatter's src); target is the tensor addressed through the
 // index along `dim`. body(index_offset, value_offset, target_offset) gets the target offset
 // without the `dim` term; the body adds index * target_stride[dim].
+// A gather writes each value position once, so it may also split `dim` (split_dim) when the
+// other dims offer too little parallel work; accumulating scatters never do.
 template <class Body>
-void indexed_walk(Shape sizes, int64_t dim, std::array<Shape, 3> strides, Body body) {
+void indexed_walk(Shape sizes, int64_t dim, std::array<Shape, 3> strides, bool split_dim, Body body) {
   if (numel_of(sizes) == 0) return;
   if (sizes.empty()) {  // 0-d: one position
     sizes = {1};
@@ -50,11 +52,15 @@ void indexed_walk(Shape sizes, int64_t dim, std::array<Shape, 3> strides, Body b
   }
   const std::array<int64_t, 3> last_stride = {last >= 0 ? strides[0][last] : 0, last >= 0 ? strides[1][last] : 0,
                                               last >= 0 ? strides[2][last] : 0};
-  const int64_t grain = std::max<int64_t>(1, kParallelGrain / (steps * block));
-  parallel_for(outer_count * blocks_per_row, grain, [&](int64_t begin, int64_t end) {
+  const int64_t step_parts =
+      split_dim && outer_count * blocks_per_row < 2 * num_threads() ? std::max<int64_t>(1, steps * block / kParallelGrain) : 1;
+  const int64_t step_span = (steps + step_parts - 1) / step_parts;
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / (step_span * block));
+  parallel_for(outer_count * blocks_per_row * step_parts, grain, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      int64_t outer = item / blocks_per_row;
-      const int64_t b0 = (item % blocks_per_row) * block;
+      const int64_t s0 = (item % step_parts) * step_span, s1 = std::min(steps, s0 + step_span);
+      int64_t outer = item / step_parts / blocks_per_row;
+      const int64_t b0 = (item / step_parts % blocks_per_row) * block;
       const int64_t b1 = std::min(row, b0 + block);
       std::array<int64_t, 3> base{0, 0, 0};
       for (int64_t j = static_cast<int64_t>(outer_dims.size()) - 1; j >= 0; --j) {
@@ -63,7 +69,7 @@ void indexed_walk(Shape sizes, int64_t dim, std::array<Shape, 3> strides, Body b
         outer /= sizes[d];
         for (size_t k = 0; k < 3; ++k) base[k] += i * strides[k][d];
       }
-      for (int64_t step = 0; step < steps; ++step) {
+      for (int64_t step = s0; step < s1; ++step) {
         const int64_t index_offset = base[0] + step * strides[0][dim];
         const int64_t value_offset = base[1] + step * strides[1][dim];
         for (int64_t b = b0; b < b1; ++b)
@@ -105,7 +111,7 @@ void gather(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& index
     const int64_t* idx = index.data_ptr<int64_t>();
     const T* x_data = x.data_ptr<T>();
     T* out_data = out.data_ptr<T>();
-    indexed_walk(index.sizes(), dim, {index.strides(), out.strides(), x.strides()},
+    indexed_walk(index.sizes(), dim, {index.strides(), out.strides(), x.strides()}, /*split_dim=*/true,
                  [&](int64_t i, int64_t v, int64_t t) { out_data[v] = x_data[t + wrapped(idx[i], size) * x_dim_stride]; });
   });
 }
@@ -120,11 +126,11 @@ void scatter(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& 
     T* out_data = out.data_ptr<T>();
     const std::array<Shape, 3> strides{index.strides(), src.strides(), out.strides()};
     if (!accumulate) {
-      indexed_walk(index.sizes(), dim, strides, [&](int64_t i, int64_t v, int64_t t) {
+      indexed_walk(index.sizes(), dim, strides, /*split_dim=*/false, [&](int64_t i, int64_t v, int64_t t) {
         out_data[t + wrapped(idx[i], size) * out_dim_stride] = src_data[v];
       });
     } else {
-      indexed_walk(index.sizes(), dim, strides, [&](int64_t i, int64_t v, int64_t t) {
+      indexed_walk(index.sizes(), dim, strides, /*split_dim=*/false, [&](int64_t i, int64_t v, int64_t t) {
         T& target = out_data[t + wrapped(idx[i], size) * out_dim_stride];
         if constexpr (std::is_same_v<T, bool>) {
           target = target || src_data[v];
@@ -143,7 +149,7 @@ void scatter_fill(const Tensor& out, int64_t dim, const Tensor& index, double va
     const int64_t* idx = index.data_ptr<int64_t>();
     const T fill = static_cast<T>(value);
     T* out_data = out.data_ptr<T>();
-    indexed_walk(index.sizes(), dim, {index.strides(), Shape(index.dim(), 0), out.strides()},
+    indexed_walk(index.sizes(), dim, {index.strides(), Shape(index.dim(), 0), out.strides()}, /*split_dim=*/false,
                  [&](int64_t i, int64_t, int64_t t) { out_data[t + wrapped(idx[i], size) * out_dim_stride] = fill; });
   });
 }

@@ -206,3 +206,18 @@ TEST_CASE("index ops on empty and 0-d tensors", "[ops][index]") {
   REQUIRE(scatter(s, 0, scalar_tensor(-1, DType::i64), 2.0).item<double>() == 2.0);
   REQUIRE_THROWS_OP(gather(zeros({0}), 0, idx({0})), "gather");
 }
+
+TEST_CASE("gather along a long indexed dim splits it across threads", "[ops][index]") {
+  // (40000, 2) index into a (7, 2) input: the other dims give too little work, so `dim` is split.
+  const int64_t n = 40000;
+  std::vector<int64_t> rows(2 * n);
+  for (int64_t i = 0; i < 2 * n; ++i) rows[i] = (i * 5 + i / 2) % 7;
+  Tensor x = arange(0, 14, 1, DType::f64).reshape({7, 2});
+  const int saved_threads = num_threads();
+  set_num_threads(4);
+  std::vector<double> out = values(gather(x, 0, from_vector<int64_t>(rows, {n, 2})));
+  set_num_threads(saved_threads);
+  bool ok = true;
+  for (int64_t i = 0; i < 2 * n && ok; ++i) ok = out[i] == static_cast<double>(rows[i] * 2 + i % 2);
+  REQUIRE(ok);
+}
