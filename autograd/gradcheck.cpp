@@ -87,10 +87,16 @@ bool gradcheck(const DifferentiableFunction& f, const TensorList& inputs, const 
         const double original = base[loc];
         TensorList plus, minus;
         // Grad mode stays on: for gradgradcheck, f itself differentiates.
-        base[loc] = original + options.eps;
-        plus = f(inputs);
-        base[loc] = original - options.eps;
-        minus = f(inputs);
+        // Outputs are copied before the input is restored: an output may be a view of an input.
+        auto evaluate = [&](double value) {
+          base[loc] = value;
+          TensorList result = f(inputs);
+          for (auto& r : result)
+            if (r.defined()) r = r.detach().clone();
+          return result;
+        };
+        plus = evaluate(original + options.eps);
+        minus = evaluate(original - options.eps);
         base[loc] = original;
         EMBER_CHECK(plus.size() == outputs.size() && minus.size() == outputs.size(),
                     "gradcheck: the function returned {} outputs on a perturbed input but {} at first", plus.size(),
