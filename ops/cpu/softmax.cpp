@@ -8,6 +8,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
+#include "ops/cpu/softmax_exp.h"
 
 namespace ember::cpu {
 
@@ -25,19 +26,14 @@ void softmax_fwd_rows(const T* x, T* y, int64_t rows, int64_t D, bool log) {
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = x + r * D;
       T* yr = y + r * D;
-      T max_value = -std::numeric_limits<T>::infinity();
-      for (int64_t d = 0; d < D; ++d) max_value = xr[d] > max_value ? xr[d] : max_value;
-      T total = 0;
+      const T max_value = row_max(xr, D);
+      for (int64_t d = 0; d < D; ++d) yr[d] = fast_exp(xr[d] - max_value);
+      const T total = row_sum(yr, D);
       if (log) {
-        for (int64_t d = 0; d < D; ++d) total += std::exp(xr[d] - max_value);
         // (x - max) - log(total), not x - (max + log(total)): keeps float32 exact near large x.
         const T log_total = std::log(total);
         for (int64_t d = 0; d < D; ++d) yr[d] = (xr[d] - max_value) - log_total;
       } else {
-        for (int64_t d = 0; d < D; ++d) {
-          yr[d] = std::exp(xr[d] - max_value);
-          total += yr[d];
-        }
         const T inverse = T(1) / total;
         for (int64_t d = 0; d < D; ++d) yr[d] *= inverse;
       }
@@ -65,13 +61,13 @@ void softmax_fwd_columns(const T* x, T* y, SoftmaxLayout L, bool log) {
         const T* xr = xb + d * L.inner;
         for (int64_t i = 0; i < width; ++i) max_value[i] = xr[i] > max_value[i] ? xr[i] : max_value[i];
       }
+      // exp(x - max) goes into y (overwritten below for log_softmax) and into the column sums.
       for (int64_t d = 0; d < L.size; ++d) {
         const T* xr = xb + d * L.inner;
         T* yr = yb + d * L.inner;
         for (int64_t i = 0; i < width; ++i) {
-          const T e = std::exp(xr[i] - max_value[i]);
-          if (!log) yr[i] = e;
-          total[i] += e;
+          yr[i] = fast_exp(xr[i] - max_value[i]);
+          total[i] += yr[i];
         }
       }
       if (log) {
@@ -96,12 +92,11 @@ void softmax_bwd_rows(const T* g, const T* y, T* gi, int64_t rows, int64_t D, bo
       const T* gr = g + r * D;
       const T* yr = y + r * D;
       T* out = gi + r * D;
-      T total = 0;
       if (log) {
-        for (int64_t d = 0; d < D; ++d) total += gr[d];
-        for (int64_t d = 0; d < D; ++d) out[d] = gr[d] - std::exp(yr[d]) * total;
+        const T total = row_sum(gr, D);
+        for (int64_t d = 0; d < D; ++d) out[d] = gr[d] - fast_exp(yr[d]) * total;
       } else {
-        for (int64_t d = 0; d < D; ++d) total += gr[d] * yr[d];
+        const T total = row_dot(gr, yr, D);
         for (int64_t d = 0; d < D; ++d) out[d] = yr[d] * (gr[d] - total);
       }
     }
@@ -121,12 +116,16 @@ void softmax_bwd_columns(const T* g, const T* y, T* gi, SoftmaxLayout L, bool lo
       for (int64_t i = 0; i < width; ++i) total[i] = 0;
       for (int64_t d = 0; d < L.size; ++d) {
         const int64_t at = base + d * L.inner;
-        for (int64_t i = 0; i < width; ++i) total[i] += log ? g[at + i] : g[at + i] * y[at + i];
+        if (log) {
+          for (int64_t i = 0; i < width; ++i) total[i] += g[at + i];
+        } else {
+          for (int64_t i = 0; i < width; ++i) total[i] += g[at + i] * y[at + i];
+        }
       }
       for (int64_t d = 0; d < L.size; ++d) {
         const int64_t at = base + d * L.inner;
         if (log) {
-          for (int64_t i = 0; i < width; ++i) gi[at + i] = g[at + i] - std::exp(y[at + i]) * total[i];
+          for (int64_t i = 0; i < width; ++i) gi[at + i] = g[at + i] - fast_exp(y[at + i]) * total[i];
         } else {
           for (int64_t i = 0; i < width; ++i) gi[at + i] = y[at + i] * (g[at + i] - total[i]);
         }
