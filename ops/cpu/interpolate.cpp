@@ -82,8 +82,19 @@ Taps make_taps(InterpMode mode, bool align_corners, const InterpAxis& a) {
   return taps;
 }
 
+// Which input rows any output row reads (downsampling skips the rest).
+std::vector<char> rows_used(const Taps& taps, int64_t in) {
+  std::vector<char> used(in, 0);
+  for (int64_t i : taps.index) used[i] = 1;
+  return used;
+}
+
 }  // namespace
 
+// Both directions run separably per (P) plane: a horizontal pass through a (H, OW) buffer and
+// a vertical pass whose inner loop runs over a whole output row (unit stride, vectorised).
+// Planes are the parallel work items, so the adjoint's overlapping scatters never race and
+// always sum in the same order.
 void interpolate_fwd(const Tensor& out, const Tensor& x, const InterpPlan& plan) {
   const Taps th = make_taps(plan.mode, plan.align_corners, plan.h);
   const Taps tw = make_taps(plan.mode, plan.align_corners, plan.w);
@@ -91,23 +102,34 @@ void interpolate_fwd(const Tensor& out, const Tensor& x, const InterpPlan& plan)
   dispatch_floating(x.dtype(), "interpolate", [&]<class T>() {
     const T* in = x.data_ptr<T>();
     T* o = out.data_ptr<T>();
-    // x: (P, H, W) -> out: (P, OH, OW); one work item per output row.
-    parallel_for(P * OH, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, OW * th.count * tw.count)),
+    const std::vector<T> wh(th.weight.begin(), th.weight.end()), ww(tw.weight.begin(), tw.weight.end());
+    const std::vector<char> used = rows_used(th, H);
+    // x: (P, H, W) -> rows: (H, OW) -> out: (P, OH, OW)
+    parallel_for(P, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, (H + OH) * OW * 2)),
                  [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t p = row / OH, oh = row % OH;
+      std::vector<T> rows(H * OW);
+      for (int64_t p = begin; p < end; ++p) {
         const T* plane = in + p * H * W;
-        T* dst = o + row * OW;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          T acc = 0;
-          for (int64_t i = 0; i < th.count; ++i) {
-            const T* src_row = plane + th.index[oh * th.count + i] * W;
-            T row_acc = 0;
-            for (int64_t j = 0; j < tw.count; ++j)
-              row_acc += static_cast<T>(tw.weight[ow * tw.count + j]) * src_row[tw.index[ow * tw.count + j]];
-            acc += static_cast<T>(th.weight[oh * th.count + i]) * row_acc;
+        for (int64_t h = 0; h < H; ++h) {
+          if (!used[h]) continue;
+          const T* src = plane + h * W;
+          T* dst = rows.data() + h * OW;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            T acc = 0;
+            for (int64_t j = 0; j < tw.count; ++j) acc += ww[ow * tw.count + j] * src[tw.index[ow * tw.count + j]];
+            dst[ow] = acc;
           }
-          dst[ow] = acc;
+        }
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          T* dst = o + (p * OH + oh) * OW;
+          const T* first = rows.data() + th.index[oh * th.count] * OW;
+          const T w0 = wh[oh * th.count];
+          for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = w0 * first[ow];
+          for (int64_t i = 1; i < th.count; ++i) {
+            const T* src = rows.data() + th.index[oh * th.count + i] * OW;
+            const T wi = wh[oh * th.count + i];
+            for (int64_t ow = 0; ow < OW; ++ow) dst[ow] += wi * src[ow];
+          }
         }
       }
     });
@@ -121,23 +143,29 @@ void interpolate_adjoint(const Tensor& grad_in, const Tensor& grad, const Interp
   dispatch_floating(grad.dtype(), "interpolate_backward", [&]<class T>() {
     const T* g = grad.data_ptr<T>();
     T* gi = grad_in.data_ptr<T>();
-    // grad: (P, OH, OW) -> grad_in: (P, H, W). Taps overlap between output pixels, so a plane
-    // is one work item: no races and a fixed summation order.
-    parallel_for(P, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, OH * OW * th.count * tw.count)),
+    const std::vector<T> wh(th.weight.begin(), th.weight.end()), ww(tw.weight.begin(), tw.weight.end());
+    const std::vector<char> used = rows_used(th, H);
+    // grad: (P, OH, OW) -> rows: (H, OW) (vertical adjoint) -> grad_in: (P, H, W) (horizontal adjoint)
+    parallel_for(P, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, (H + OH) * OW * 2)),
                  [&](int64_t begin, int64_t end) {
+      std::vector<T> rows(H * OW);
       for (int64_t p = begin; p < end; ++p) {
-        T* plane = gi + p * H * W;
+        std::fill(rows.begin(), rows.end(), T(0));
         for (int64_t oh = 0; oh < OH; ++oh) {
           const T* src = g + (p * OH + oh) * OW;
           for (int64_t i = 0; i < th.count; ++i) {
-            T* dst_row = plane + th.index[oh * th.count + i] * W;
-            const T wh = static_cast<T>(th.weight[oh * th.count + i]);
-            for (int64_t ow = 0; ow < OW; ++ow) {
-              const T v = wh * src[ow];
-              for (int64_t j = 0; j < tw.count; ++j)
-                dst_row[tw.index[ow * tw.count + j]] += static_cast<T>(tw.weight[ow * tw.count + j]) * v;
-            }
+            T* dst = rows.data() + th.index[oh * th.count + i] * OW;
+            const T wi = wh[oh * th.count + i];
+            for (int64_t ow = 0; ow < OW; ++ow) dst[ow] += wi * src[ow];
           }
+        }
+        T* plane = gi + p * H * W;
+        for (int64_t h = 0; h < H; ++h) {
+          if (!used[h]) continue;  // no output row reads it: its gradient stays zero
+          const T* src = rows.data() + h * OW;
+          T* dst = plane + h * W;
+          for (int64_t ow = 0; ow < OW; ++ow)
+            for (int64_t j = 0; j < tw.count; ++j) dst[tw.index[ow * tw.count + j]] += ww[ow * tw.count + j] * src[ow];
         }
       }
     });
