@@ -88,7 +88,8 @@ TEST_CASE("interpolate gradcheck and gradgradcheck (the adjoint op)", "[ops][int
       if (mode == "nearest" && align) continue;
       std::optional<bool> ac = mode == "nearest" ? std::nullopt : std::optional<bool>(align);
       auto f = [&](const TensorList& in) -> TensorList {
-        return {interpolate(in[0], Shape{5, 3}, mode, ac), interpolate(in[0], std::vector<double>{1.5, 0.75}, mode, ac)};
+        return {interpolate(in[0], Shape{5, 3}, mode, ac), interpolate(in[0], std::vector<double>{1.5, 0.75}, mode, ac),
+                interpolate(in[0], Shape{1, 6}, mode, ac)};  // H 3 -> 1: rows that no output reads
       };
       REQUIRE(gradcheck(f, {x}));
       REQUIRE(gradcheck(f, {x.transpose(2, 3).contiguous().transpose(2, 3)}));  // non-contiguous
