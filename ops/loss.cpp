@@ -145,6 +145,33 @@ Tensor reduce_nll(const Tensor& per_sample, const NllArgs& a, Reduction reductio
   }
 }
 
+// cross_entropy for (N, C) logits without label smoothing, in one pass each way: per-sample
+// losses (N, 1) shaped like nll_gather's output. The fused kernel serves plain backward; with
+// create_graph the same gradient is composed from ops:
+//   d/dx = softmax(x) * (w[t] g) - onehot(t) w[t] g  =  softmax(x) * (w[t] g) + nll_scatter(g).
+Tensor fused_cross_entropy(const Tensor& logits2d, const NllArgs& a) {
+  const Tensor x = logits2d.contiguous();
+  const Tensor target = a.target.reshape({a.N});
+  Tensor out = empty({a.N, 1}, x.dtype());
+  Tensor lse = empty({a.N}, x.dtype());
+  cpu::cross_entropy_fwd(out, lse, x, target, a.weight, a.ignore_index);
+  record_backward("cross_entropy", {logits2d}, {out}, {x, lse}, [a](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);  // (N, 1)
+    const Tensor& x = ctx.saved(0);
+    if (!ctx.create_graph()) {
+      Tensor grad_x = empty(x.sizes(), x.dtype());
+      cpu::cross_entropy_bwd(grad_x, g.reshape({a.N}).to(x.dtype()), x, ctx.saved(1), a.target.reshape({a.N}), a.weight,
+                             a.ignore_index);
+      return {grad_x};
+    }
+    // w[t] per sample (0 where ignored) is -nll_gather of a ones tensor.
+    const Tensor sample_weight = neg(nll_gather(ones({a.N, 1, 1}, x.dtype()).expand({a.N, a.C, 1}), a)).detach();
+    const Tensor weighted_grad = mul(g, sample_weight);  // (N, 1)
+    return {add(mul(softmax(x, 1), weighted_grad), nll_scatter(g, a).reshape({a.N, a.C}))};
+  });
+  return out;
+}
+
 // The weight as a (1, C, 1, ...) tensor that broadcasts against the input along the class dim.
 Tensor class_weight_view(const Tensor& weight, const Tensor& input) {
   if (input.dim() == 1) return weight;
@@ -232,6 +259,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     return reduce_loss(per_sample, r);
   }
 
+  if (label_smoothing == 0.0 && logits.dim() <= 2) {
+    NllArgs a = prepare_nll(op, logits, target, weight, ignore_index);
+    return reduce_nll(fused_cross_entropy(logits.reshape({a.N, a.C}), a), a, r);
+  }
   const Tensor log_probs = log_softmax(logits, class_dim);
   NllArgs a = prepare_nll(op, log_probs, target, weight, ignore_index);
   const Tensor nll = reduce_nll(nll_gather(log_probs.reshape({a.N, a.C, a.S}), a), a, r);

@@ -8,6 +8,7 @@
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
 #include "ops/cpu/loops.h"
+#include "ops/cpu/softmax_exp.h"
 
 namespace ember::cpu {
 
@@ -61,6 +62,66 @@ double nll_total_weight(const Tensor& target, const Tensor& weight, int64_t igno
     for (int64_t i = 0; i < target.numel(); ++i)
       if (t[i] != ignore_index) total += w ? static_cast<double>(w[t[i]]) : 1.0;
     return total;
+  });
+}
+
+void cross_entropy_fwd(const Tensor& out, const Tensor& lse, const Tensor& logits, const Tensor& target,
+                       const Tensor& weight, int64_t ignore_index) {
+  const int64_t N = logits.size(0), C = logits.size(1);
+  const int64_t* t = target.data_ptr<int64_t>();
+  dispatch_floating(logits.dtype(), "cross_entropy", [&]<class T>() {
+    const T* x = logits.data_ptr<T>();
+    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
+    T* o = out.data_ptr<T>();
+    T* l = lse.data_ptr<T>();
+    // logits: (N, C) -> out, lse: (N). No (N, C) temporary: exp is summed on the fly.
+    parallel_for(N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, C)), [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const T* row = x + n * C;
+        const T max_value = row_max(row, C);
+        T lanes[kLanes] = {};
+        int64_t c = 0;
+        for (; c + kLanes <= C; c += kLanes)
+          for (int k = 0; k < kLanes; ++k) lanes[k] += fast_exp(row[c + k] - max_value);
+        T total = 0;
+        for (int k = 0; k < kLanes; ++k) total += lanes[k];
+        for (; c < C; ++c) total += fast_exp(row[c] - max_value);
+        l[n] = max_value + std::log(total);
+        const int64_t target_class = t[n];
+        o[n] = target_class == ignore_index
+                   ? T(0)
+                   : (w ? w[target_class] : T(1)) * ((max_value - row[target_class]) + std::log(total));
+      }
+    });
+  });
+}
+
+void cross_entropy_bwd(const Tensor& grad_logits, const Tensor& grad, const Tensor& logits, const Tensor& lse,
+                       const Tensor& target, const Tensor& weight, int64_t ignore_index) {
+  const int64_t N = logits.size(0), C = logits.size(1);
+  const int64_t* t = target.data_ptr<int64_t>();
+  const int64_t grad_stride = grad.dim() == 0 ? 0 : grad.stride(0);
+  dispatch_floating(logits.dtype(), "cross_entropy_backward", [&]<class T>() {
+    const T* x = logits.data_ptr<T>();
+    const T* l = lse.data_ptr<T>();
+    const T* g = grad.data_ptr<T>();
+    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
+    T* gx = grad_logits.data_ptr<T>();
+    parallel_for(N, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, C)), [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        T* out = gx + n * C;
+        const int64_t target_class = t[n];
+        if (target_class == ignore_index) {
+          std::fill(out, out + C, T(0));
+          continue;
+        }
+        const T scale = g[n * grad_stride] * (w ? w[target_class] : T(1));
+        const T* row = x + n * C;
+        const T row_lse = l[n];
+        for (int64_t c = 0; c < C; ++c) out[c] = scale * fast_exp(row[c] - row_lse);
+        out[target_class] -= scale;
+      }
+    });
   });
 }
 

@@ -20,6 +20,16 @@ void nll_scatter(const Tensor& grad_x, const Tensor& grad, const Tensor& target,
 // denominator of nll's "mean" reduction.
 double nll_total_weight(const Tensor& target, const Tensor& weight, int64_t ignore_index);
 
+// ---- fused cross_entropy for (N, C) logits and class targets (no label smoothing)
+// out: (N) = w[t] (lse - x[n, t]), 0 where t == ignore_index; lse: (N) log-sum-exp of each row.
+// logits: (N, C) contiguous; target: (N) int64; weight: (C) contiguous or undefined.
+void cross_entropy_fwd(const Tensor& out, const Tensor& lse, const Tensor& logits, const Tensor& target,
+                       const Tensor& weight, int64_t ignore_index);
+// grad_logits: (N, C) = g[n] w[t] (exp(x - lse) - [c == t]), zero rows where t == ignore_index.
+// g: (N) any stride.
+void cross_entropy_bwd(const Tensor& grad_logits, const Tensor& grad, const Tensor& logits, const Tensor& lse,
+                       const Tensor& target, const Tensor& weight, int64_t ignore_index);
+
 // ---- elementwise losses (the "none" reduction), out = loss(input, target); all the same shape.
 enum class PointwiseLoss {
   mse,                // (x - t)^2
