@@ -6,7 +6,7 @@ using namespace ember;
 using ember::test::all_close;
 using ember::test::values;
 
-TEST_CASE("dropout mask follows the generator and scales survivors", "[ops][dropout]") {
+TEST_CASE("dropout mask follows the generator and scales survivors", "[ops][nn][dropout]") {
   Tensor x = ones({40, 50}, DType::f64);
   Generator g1(123), g2(123), g_ref(123);
   Tensor a = dropout(x, 0.3, true, g1);
@@ -33,7 +33,7 @@ TEST_CASE("dropout mask follows the generator and scales survivors", "[ops][drop
   REQUIRE(all_close(d, values(xt * m * 2.0)));
 }
 
-TEST_CASE("dropout edge cases: eval, p = 0, p = 1", "[ops][dropout]") {
+TEST_CASE("dropout edge cases: eval, p = 0, p = 1", "[ops][nn][dropout]") {
   Tensor x = from_vector<double>({1, 2, 3});
   REQUIRE(dropout(x, 0.5, false).is_same(x));
   REQUIRE(dropout(x, 0.0, true).is_same(x));
@@ -46,7 +46,7 @@ TEST_CASE("dropout edge cases: eval, p = 0, p = 1", "[ops][dropout]") {
   REQUIRE(dropout(zeros({0, 2}), 0.5).sizes() == Shape{0, 2});
 }
 
-TEST_CASE("dropout backward multiplies by the saved mask; double backward", "[ops][dropout]") {
+TEST_CASE("dropout backward multiplies by the saved mask; double backward", "[ops][nn][dropout]") {
   Tensor x = ember::test::rand64({6, 5}, 41);
   Generator gen(77);
   Tensor y = dropout(x, 0.4, true, gen);
@@ -63,7 +63,7 @@ TEST_CASE("dropout backward multiplies by the saved mask; double backward", "[op
   REQUIRE(gradgradcheck(f, {x}));
 }
 
-TEST_CASE("drop_path drops whole samples", "[ops][dropout]") {
+TEST_CASE("drop_path drops whole samples", "[ops][nn][dropout]") {
   Tensor x = ones({64, 3, 2}, DType::f64);
   Generator gen(8), ref(8);
   Tensor y = drop_path(x, 0.25, true, true, gen);
@@ -85,7 +85,7 @@ TEST_CASE("drop_path drops whole samples", "[ops][dropout]") {
   REQUIRE(gradgradcheck(f, {xs}));
 }
 
-TEST_CASE("dropout bad input", "[ops][dropout][errors]") {
+TEST_CASE("dropout bad input", "[ops][nn][dropout][errors]") {
   Tensor x = zeros({3});
   REQUIRE_THROWS_OP(dropout(x, -0.1), "dropout");
   REQUIRE_THROWS_OP(dropout(x, 1.5), "dropout");

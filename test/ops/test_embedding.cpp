@@ -6,7 +6,7 @@ using namespace ember;
 using ember::test::all_close;
 using ember::test::values;
 
-TEST_CASE("embedding forward picks rows for any index shape", "[ops][embedding]") {
+TEST_CASE("embedding forward picks rows for any index shape", "[ops][nn][embedding]") {
   Tensor weight = arange(0, 12, 1, DType::f64).reshape({4, 3});  // row v = (3v, 3v+1, 3v+2)
   Tensor idx = from_vector<int64_t>({2, 0, 2, 3}, {2, 2});
   Tensor out = embedding(idx, weight);
@@ -22,7 +22,7 @@ TEST_CASE("embedding forward picks rows for any index shape", "[ops][embedding]"
   REQUIRE(embedding(zeros({0}, DType::i64), weight).sizes() == Shape{0, 3});
 }
 
-TEST_CASE("embedding backward scatter-adds repeats and skips padding_idx", "[ops][embedding]") {
+TEST_CASE("embedding backward scatter-adds repeats and skips padding_idx", "[ops][nn][embedding]") {
   Tensor weight = zeros({4, 2}, TensorOptions(DType::f64).requires_grad(true));
   Tensor idx = from_vector<int64_t>({1, 3, 1, 0, 1}, {5});
   Tensor g = from_vector<double>({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {5, 2});
@@ -32,7 +32,7 @@ TEST_CASE("embedding backward scatter-adds repeats and skips padding_idx", "[ops
   REQUIRE(values(embedding_backward(g, idx, 4)) == std::vector<double>{7, 8, 15, 18, 0, 0, 3, 4});
 }
 
-TEST_CASE("embedding backward is deterministic on a large problem", "[ops][embedding]") {
+TEST_CASE("embedding backward is deterministic on a large problem", "[ops][nn][embedding]") {
   Generator gen(7);
   Tensor idx = randint(0, 50, {4000}, gen);
   Tensor g = randn({4000, 64}, gen);
@@ -49,7 +49,7 @@ TEST_CASE("embedding backward is deterministic on a large problem", "[ops][embed
   REQUIRE(all_close(a, expected, 1e-4, 1e-4));
 }
 
-TEST_CASE("embedding gradcheck and gradgradcheck", "[ops][embedding]") {
+TEST_CASE("embedding gradcheck and gradgradcheck", "[ops][nn][embedding]") {
   Tensor weight = ember::test::rand64({5, 3}, 31);
   Tensor idx = from_vector<int64_t>({4, 0, 4, 2, 1, 4}, {2, 3});
   for (int64_t padding : {-1, 4, 0}) {
@@ -67,7 +67,7 @@ TEST_CASE("embedding gradcheck and gradgradcheck", "[ops][embedding]") {
   }
 }
 
-TEST_CASE("embedding bad input", "[ops][embedding][errors]") {
+TEST_CASE("embedding bad input", "[ops][nn][embedding][errors]") {
   Tensor weight = zeros({4, 3});
   REQUIRE_THROWS_OP(embedding(from_vector<int64_t>({0, 4}), weight), "embedding");
   REQUIRE_THROWS_WITH(embedding(from_vector<int64_t>({0, 4}), weight),

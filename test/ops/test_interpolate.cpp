@@ -15,7 +15,7 @@ Tensor image() {
 Tensor signal() { return from_vector<double>({1, 3, -2, 0.5, 4}, {1, 1, 5}); }
 }  // namespace
 
-TEST_CASE("interpolate nearest matches PyTorch", "[ops][interpolate]") {
+TEST_CASE("interpolate nearest matches PyTorch", "[ops][nn][interpolate]") {
   Tensor x = image();
   Tensor out = interpolate(x, Shape{5, 3});
   REQUIRE(out.sizes() == Shape{1, 1, 5, 3});
@@ -33,7 +33,7 @@ TEST_CASE("interpolate nearest matches PyTorch", "[ops][interpolate]") {
   REQUIRE(values(up) == std::vector<double>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
 }
 
-TEST_CASE("interpolate linear / bilinear / bicubic match PyTorch", "[ops][interpolate]") {
+TEST_CASE("interpolate linear / bilinear / bicubic match PyTorch", "[ops][nn][interpolate]") {
   Tensor x = image();
   REQUIRE(all_close(interpolate(x, Shape{5, 3}, "bilinear"),
                     {1.5, 3.0, 0.333333333333334, 2.233333333333333, 2.6, 0.8, 3.333333333333333, 2.0, 1.499999999999999,
@@ -67,7 +67,7 @@ TEST_CASE("interpolate linear / bilinear / bicubic match PyTorch", "[ops][interp
   for (std::string mode : {"nearest", "bilinear", "bicubic"}) REQUIRE(all_close(interpolate(x, Shape{3, 4}, mode), image(), 1e-14, 1e-14));
 }
 
-TEST_CASE("interpolate batches planes and accepts non-contiguous input", "[ops][interpolate]") {
+TEST_CASE("interpolate batches planes and accepts non-contiguous input", "[ops][nn][interpolate]") {
   Generator gen(4);
   Tensor x = randn({2, 3, 5, 4}, gen, DType::f64);
   Tensor out = interpolate(x, Shape{7, 9}, "bicubic");
@@ -81,7 +81,7 @@ TEST_CASE("interpolate batches planes and accepts non-contiguous input", "[ops][
                     1e-14));
 }
 
-TEST_CASE("interpolate gradcheck and gradgradcheck (the adjoint op)", "[ops][interpolate]") {
+TEST_CASE("interpolate gradcheck and gradgradcheck (the adjoint op)", "[ops][nn][interpolate]") {
   Tensor x = ember::test::rand64({1, 2, 3, 4}, 81);
   for (std::string mode : {"nearest", "bilinear", "bicubic"}) {
     for (bool align : {false, true}) {
@@ -108,7 +108,7 @@ TEST_CASE("interpolate gradcheck and gradgradcheck (the adjoint op)", "[ops][int
   REQUIRE(values(leaf.grad()) == std::vector<double>{1 + 2 + 5 + 6, 3 + 4 + 7 + 8});
 }
 
-TEST_CASE("pixel_shuffle / pixel_unshuffle permute as the index formula says", "[ops][interpolate]") {
+TEST_CASE("pixel_shuffle / pixel_unshuffle permute as the index formula says", "[ops][nn][interpolate]") {
   const int64_t r = 2, C = 3, H = 2, W = 3;
   Tensor x = arange(0, 2 * C * r * r * H * W, 1, DType::f64).reshape({2, C * r * r, H, W});
   Tensor y = pixel_shuffle(x, r);
@@ -133,7 +133,7 @@ TEST_CASE("pixel_shuffle / pixel_unshuffle permute as the index formula says", "
   REQUIRE(gradgradcheck(f, {g.narrow(2, 0, 2)}));
 }
 
-TEST_CASE("interpolate / pixel_shuffle bad input", "[ops][interpolate][errors]") {
+TEST_CASE("interpolate / pixel_shuffle bad input", "[ops][nn][interpolate][errors]") {
   Tensor x = zeros({1, 1, 3, 4});
   REQUIRE_THROWS_OP(interpolate(x, Shape{2, 2}, "trilinear"), "interpolate");
   REQUIRE_THROWS_OP(interpolate(x, Shape{2, 2}, "linear"), "interpolate");

@@ -14,7 +14,7 @@ Tensor targets4() { return from_vector<int64_t>({2, 0, -100, 1}); }
 Tensor class_weight() { return from_vector<double>({0.5, 2.0, 1.0}); }
 }  // namespace
 
-TEST_CASE("cross_entropy with class indices matches PyTorch", "[ops][loss]") {
+TEST_CASE("cross_entropy with class indices matches PyTorch", "[ops][nn][loss]") {
   Tensor x = logits43(), t = targets4(), w = class_weight();
   // F.cross_entropy(x, t, ...) in PyTorch 1.13, float64.
   REQUIRE(cross_entropy(x, t).item<double>() == Approx(3.452271776377615).epsilon(1e-12));
@@ -41,7 +41,7 @@ TEST_CASE("cross_entropy with class indices matches PyTorch", "[ops][loss]") {
   REQUIRE(std::isnan(cross_entropy(x, from_vector<int64_t>({-100, -100, -100, -100})).item<double>()));
 }
 
-TEST_CASE("cross_entropy with spatial dims and with probability targets matches PyTorch", "[ops][loss]") {
+TEST_CASE("cross_entropy with spatial dims and with probability targets matches PyTorch", "[ops][nn][loss]") {
   // xs = sin(arange(12)).reshape(2, 3, 2), targets (2, 2) with one ignored.
   Tensor xs = from_vector<double>({0.0, 0.8414709848078965, 0.9092974268256817, 0.1411200080598672, -0.7568024953079282,
                                    -0.9589242746631385, -0.27941549819892586, 0.6569865987187891, 0.9893582466233818,
@@ -60,7 +60,7 @@ TEST_CASE("cross_entropy with spatial dims and with probability targets matches 
                     {1.367480082368814, 2.175059805713039, 1.428239888688029, 4.668073119150041}, 1e-12));
 }
 
-TEST_CASE("cross_entropy / nll_loss gradients", "[ops][loss]") {
+TEST_CASE("cross_entropy / nll_loss gradients", "[ops][nn][loss]") {
   Tensor x = ember::test::rand64({4, 3}, 51, -2, 2);
   Tensor t = targets4(), w = class_weight();
   for (std::string reduction : {"mean", "sum", "none"}) {
@@ -93,7 +93,7 @@ TEST_CASE("cross_entropy / nll_loss gradients", "[ops][loss]") {
   REQUIRE(all_close(leaf.grad(), {0.5, -0.5}, 1e-14));
 }
 
-TEST_CASE("cross_entropy fused kernels agree with log_softmax + nll_loss, both backward paths", "[ops][loss]") {
+TEST_CASE("cross_entropy fused kernels agree with log_softmax + nll_loss, both backward paths", "[ops][nn][loss]") {
   Generator gen(9);
   Tensor x = randn({37, 23}, gen, DType::f64).mul_(3.0).requires_grad_(true);  // C = 23: lanes + tail
   Tensor t = randint(0, 23, {37}, gen);
@@ -116,7 +116,7 @@ TEST_CASE("cross_entropy fused kernels agree with log_softmax + nll_loss, both b
   REQUIRE(cross_entropy(big, from_vector<int64_t>({1})).item<float>() == Approx(2000.0f));
 }
 
-TEST_CASE("regression losses match PyTorch", "[ops][loss]") {
+TEST_CASE("regression losses match PyTorch", "[ops][nn][loss]") {
   Tensor a = from_vector<double>({0.5, -1.0, 2.0, 0.0});
   Tensor b = from_vector<double>({1.0, 1.0, -0.5, 0.2});
   // By hand: differences -0.5, -2, 2.5, -0.2.
@@ -142,7 +142,7 @@ TEST_CASE("regression losses match PyTorch", "[ops][loss]") {
   }
 }
 
-TEST_CASE("binary cross-entropy losses match PyTorch", "[ops][loss]") {
+TEST_CASE("binary cross-entropy losses match PyTorch", "[ops][nn][loss]") {
   Tensor p = from_vector<double>({0.1, 0.9, 0.5, 0.0, 1.0});
   Tensor t = from_vector<double>({0.0, 1.0, 0.3, 1.0, 1.0});
   // F.binary_cross_entropy: log clamped at -100, so p = 0 with t = 1 costs exactly 100.
@@ -184,7 +184,7 @@ TEST_CASE("binary cross-entropy losses match PyTorch", "[ops][loss]") {
   REQUIRE(gradcheck(g, {xl.t().contiguous().t(), tt, pw}));
 }
 
-TEST_CASE("kl_div matches PyTorch", "[ops][loss]") {
+TEST_CASE("kl_div matches PyTorch", "[ops][nn][loss]") {
   // input = log([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]).
   Tensor probs = from_vector<double>({0.2, 0.3, 0.5, 0.6, 0.3, 0.1}, {2, 3});
   Tensor input = from_vector<double>({std::log(0.2), std::log(0.3), std::log(0.5), std::log(0.6), std::log(0.3), std::log(0.1)}, {2, 3});
@@ -206,7 +206,7 @@ TEST_CASE("kl_div matches PyTorch", "[ops][loss]") {
   REQUIRE(gradgradcheck(f, {x, tp, tl}));
 }
 
-TEST_CASE("loss bad input", "[ops][loss][errors]") {
+TEST_CASE("loss bad input", "[ops][nn][loss][errors]") {
   Tensor x = logits43(), t = targets4();
   REQUIRE_THROWS_OP(cross_entropy(x, t, {}, -100, "avg"), "cross_entropy");
   REQUIRE_THROWS_OP(cross_entropy(x, from_vector<int64_t>({0, 1, 2})), "cross_entropy");

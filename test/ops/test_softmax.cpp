@@ -18,7 +18,7 @@ std::vector<double> softmax_of(const std::vector<double>& v) {
 }
 }  // namespace
 
-TEST_CASE("softmax / log_softmax forward values", "[ops][softmax]") {
+TEST_CASE("softmax / log_softmax forward values", "[ops][nn][softmax]") {
   Tensor x = from_vector<double>({1, 2, 3, -1, 0, 4}, {2, 3});
   const auto r0 = softmax_of({1, 2, 3}), r1 = softmax_of({-1, 0, 4});
   REQUIRE(all_close(softmax(x, 1), {r0[0], r0[1], r0[2], r1[0], r1[1], r1[2]}, 1e-12, 1e-14));
@@ -40,7 +40,7 @@ TEST_CASE("softmax / log_softmax forward values", "[ops][softmax]") {
   REQUIRE(softmax(zeros({0, 3}), 1).sizes() == Shape{0, 3});
 }
 
-TEST_CASE("softmax is stable for large inputs and -inf entries", "[ops][softmax]") {
+TEST_CASE("softmax is stable for large inputs and -inf entries", "[ops][nn][softmax]") {
   const auto r = softmax_of({0, 1, 2});
   Tensor big = from_vector<float>({1000, 1001, 1002});
   REQUIRE(all_close(softmax(big, 0), r, 1e-5, 1e-7));
@@ -54,7 +54,7 @@ TEST_CASE("softmax is stable for large inputs and -inf entries", "[ops][softmax]
   REQUIRE(all_close(softmax(col, 0), {c[0], c[1]}, 1e-12));
 }
 
-TEST_CASE("softmax strided path matches the row path on awkward sizes", "[ops][softmax]") {
+TEST_CASE("softmax strided path matches the row path on awkward sizes", "[ops][nn][softmax]") {
   Generator gen(3);
   // inner = 70 spans one full column block of 64 and a remainder of 6.
   Tensor x = randn({3, 5, 70}, gen, DType::f64);
@@ -71,7 +71,7 @@ TEST_CASE("softmax strided path matches the row path on awkward sizes", "[ops][s
   }
 }
 
-TEST_CASE("softmax / log_softmax gradcheck and gradgradcheck", "[ops][softmax]") {
+TEST_CASE("softmax / log_softmax gradcheck and gradgradcheck", "[ops][nn][softmax]") {
   Tensor x = ember::test::rand64({2, 3, 4}, 21, -2, 2);
   auto f = [](const TensorList& in) -> TensorList {
     return {softmax(in[0], 2), softmax(in[0], 1), log_softmax(in[0], 0), log_softmax(in[0], -1)};
@@ -85,7 +85,7 @@ TEST_CASE("softmax / log_softmax gradcheck and gradgradcheck", "[ops][softmax]")
   REQUIRE(gradgradcheck(f, {x.transpose(1, 2)}));
 }
 
-TEST_CASE("softmax fused backward agrees with the composed (create_graph) backward", "[ops][softmax]") {
+TEST_CASE("softmax fused backward agrees with the composed (create_graph) backward", "[ops][nn][softmax]") {
   Tensor x = ember::test::rand64({4, 6, 5}, 23, -3, 3);
   Tensor g = ember::test::rand64({4, 6, 5}, 24).detach();
   for (int64_t dim : {0, 1, 2}) {
@@ -104,7 +104,7 @@ TEST_CASE("softmax fused backward agrees with the composed (create_graph) backwa
   REQUIRE(all_close(v.grad(), {y[0] * (1 - y[0]), -y[0] * y[1], -y[0] * y[2]}, 1e-12, 1e-14));
 }
 
-TEST_CASE("softmax bad input", "[ops][softmax][errors]") {
+TEST_CASE("softmax bad input", "[ops][nn][softmax][errors]") {
   REQUIRE_THROWS_OP(softmax(from_vector<int64_t>({1, 2}), 0), "softmax");
   REQUIRE_THROWS_OP(log_softmax(from_vector<int32_t>({1, 2}), 0), "log_softmax");
   REQUIRE_THROWS_OP(softmax(zeros({2, 3}), 2), "softmax");
@@ -113,7 +113,7 @@ TEST_CASE("softmax bad input", "[ops][softmax][errors]") {
   REQUIRE_THROWS_OP(softmax(Tensor(), 0), "softmax");
 }
 
-TEST_CASE("softmax's vectorised exp is within a few ulp of std::exp", "[ops][softmax]") {
+TEST_CASE("softmax's vectorised exp is within a few ulp of std::exp", "[ops][nn][softmax]") {
   auto check = [](auto zero) {
     using T = decltype(zero);
     const T eps = std::numeric_limits<T>::epsilon();
