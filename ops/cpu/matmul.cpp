@@ -164,6 +164,13 @@ void bmm(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
   });
 }
 
+SingleThreadedBlas::SingleThreadedBlas() : previous_(openblas_get_num_threads()) {
+  if (previous_ != 1) openblas_set_num_threads(1);
+}
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (previous_ != 1) openblas_set_num_threads(previous_);
+}
+
 #define EMBER_INSTANTIATE_GEMM(T)                                                                       \
   template void gemm<T>(int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*, \
                         int64_t, bool);

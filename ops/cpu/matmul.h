@@ -21,3 +21,20 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row_stride, int
 void bmm(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate);
 
 }  // namespace ember::cpu
+
+namespace ember::cpu {
+
+// Runs OpenBLAS single-threaded while alive: for GEMMs issued from several OpenMP threads at
+// once (one image per thread), where BLAS threads of their own would only oversubscribe the cores.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
+}  // namespace ember::cpu
