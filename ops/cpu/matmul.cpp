@@ -56,6 +56,9 @@ void ensure_blas_core() {
   static const bool once = (select_blas_core(), true);
   (void)once;
 }
+// Selected at program start-up too, while there is one thread: re-selecting swaps OpenBLAS's
+// kernel table, which must not happen under a GEMM running on another thread.
+const bool blas_core_selected_at_startup = (ensure_blas_core(), true);
 
 // How a strided (rows, cols) matrix is handed to BLAS without copying: as row-major with leading
 // dimension `ld`, or as the transpose of a row-major (cols, rows) matrix. Size-1 dims may carry any
@@ -156,6 +159,7 @@ void bmm(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
       // large ones run in sequence and OpenBLAS threads each of them.
       const int64_t work = M * N * std::max<int64_t>(K, 1);
       if (work < 64 * 64 * 64) {
+        SingleThreadedBlas single_threaded;
         parallel_for(batch, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work, 1)), run);
       } else {
         run(0, batch);
