@@ -68,7 +68,7 @@ Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& bias, const C
                       geometry(x.size(0), x.size(1), in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s));
   record_backward("conv2d", {x, w, bias}, {y}, {x, w},
                   [s, in_h, in_w, kernel_h, kernel_w](BackwardContext& ctx) -> TensorList {
-                    const Tensor& g = ctx.grad(0);
+                    const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
                     return {ctx.needs_grad(0) ? convolution_transpose(g, ctx.saved(1), Tensor(), s, in_h, in_w) : Tensor(),
                             ctx.needs_grad(1) ? weight_gradient(ctx.saved(0), g, s, kernel_h, kernel_w) : Tensor(),
                             ctx.needs_grad(2) ? bias_gradient(g) : Tensor()};
@@ -88,7 +88,7 @@ Tensor convolution_transpose(const Tensor& dy, const Tensor& w, const Tensor& bi
       geometry(dy.size(0), in_channels, in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s));
   record_backward("conv_transpose2d", {dy, w, bias}, {dx}, {dy, w},
                   [s, out_h, out_w, kernel_h, kernel_w](BackwardContext& ctx) -> TensorList {
-                    const Tensor& g = ctx.grad(0);
+                    const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
                     return {ctx.needs_grad(0) ? convolution(g, ctx.saved(1), Tensor(), s, out_h, out_w) : Tensor(),
                             ctx.needs_grad(1) ? weight_gradient(g, ctx.saved(0), s, kernel_h, kernel_w) : Tensor(),
                             ctx.needs_grad(2) ? bias_gradient(g) : Tensor()};
@@ -105,7 +105,7 @@ Tensor weight_gradient(const Tensor& x, const Tensor& dy, const ConvSpec& s, int
       geometry(x.size(0), x.size(1), in_h, in_w, dy.size(1), out_h, out_w, kernel_h, kernel_w, s));
   record_backward("conv2d_weight_backward", {x, dy}, {dw}, {x, dy},
                   [s, in_h, in_w, out_h, out_w](BackwardContext& ctx) -> TensorList {
-                    const Tensor& g = ctx.grad(0);
+                    const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
                     return {ctx.needs_grad(0) ? convolution_transpose(ctx.saved(1), g, Tensor(), s, in_h, in_w) : Tensor(),
                             ctx.needs_grad(1) ? convolution(ctx.saved(0), g, Tensor(), s, out_h, out_w) : Tensor()};
                   });
