@@ -98,7 +98,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
     Shape out_shape(a.sizes().begin(), a.sizes().end() - 1);
     if (b.dim() == 2) out_shape.push_back(b.size(1));
-    return mm(a.reshape({-1, ka}), b2).reshape(out_shape);
+    const int64_t rows = numel_of(Shape(a.sizes().begin(), a.sizes().end() - 1));
+    return mm(a.reshape({rows, ka}), b2).reshape(out_shape);
   }
   // Batched with broadcasting: (..., M, K) · (..., K, N); a 1-D operand gets a size-1 dim.
   Tensor a3 = a.dim() == 1 ? a.unsqueeze(0) : a;
@@ -132,7 +133,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape(x.sizes().begin(), x.sizes().end() - 1);
   out_shape.push_back(out_features);
   // x·Wᵀ with Wᵀ a transposed view (BLAS reads it as is); the bias is fused as the GEMM addend.
-  Tensor out = batched_product(x.reshape({1, -1, in}), weight.t().unsqueeze(0), bias);
+  const int64_t rows = numel_of(Shape(x.sizes().begin(), x.sizes().end() - 1));
+  Tensor out = batched_product(x.reshape({1, rows, in}), weight.t().unsqueeze(0), bias);
   return out.reshape(out_shape);
 }
 
