@@ -57,7 +57,8 @@ Tensor convolution_transpose(const Tensor& dy, const Tensor& w, const Tensor& bi
                              int64_t in_w);
 Tensor weight_gradient(const Tensor& x, const Tensor& dy, const ConvSpec& s, int64_t kernel_h, int64_t kernel_w);
 
-Tensor bias_gradient(const Tensor& g) { return sum(g, {0, 2, 3}); }
+// Σ over (N, H, W): the spatial sum first reduces contiguous rows in place of a permuted copy.
+Tensor bias_gradient(const Tensor& g) { return sum(sum(g, {2, 3}), {0}); }
 
 // y = x ⋆ w + bias. x: (N, C_in, H, W), w: (C_out, C_in / groups, kh, kw) -> y: (N, C_out, out_h, out_w)
 Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s, int64_t out_h,
