@@ -1,1 +1,106 @@
-// unfold / fold (im2col / col2im).
+// im2col / col2im kernels (one image) and their batched drivers for unfold / fold.
+// Twins: ops/cpu/fold.h (geometry), ops/fold.cpp (API + backward), ops/cpu/conv.cpp (user).
+#include "ops/cpu/fold.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/dispatch.h"
+#include "engine/parallel.h"
+
+namespace ember::cpu {
+
+template <class T>
+void im2col(const T* x, T* col, const PatchGeometry& g) {
+  // x: (C, H, W) -> col: (C, kh, kw, out_h, out_w)
+  const int64_t L = g.locations();
+  for (int64_t c = 0; c < g.channels; ++c) {
+    const T* plane = x + c * g.in_h * g.in_w;
+    for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+      for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * L;
+        const ValidRange cols = valid_outputs(g.out_w, g.in_w, g.stride_w, g.pad_w, kj * g.dilation_w);
+        const int64_t shift = kj * g.dilation_w - g.pad_w;
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          T* out = row + oh * g.out_w;
+          const int64_t ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
+          if (ih < 0 || ih >= g.in_h) {
+            std::fill(out, out + g.out_w, T(0));
+            continue;
+          }
+          const T* in = plane + ih * g.in_w;
+          std::fill(out, out + cols.first, T(0));
+          if (g.stride_w == 1) {
+            std::memcpy(out + cols.first, in + cols.first + shift, sizeof(T) * (cols.last - cols.first));
+          } else {
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow] = in[ow * g.stride_w + shift];
+          }
+          std::fill(out + cols.last, out + g.out_w, T(0));
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void col2im_add(const T* col, T* x, const PatchGeometry& g) {
+  // col: (C, kh, kw, out_h, out_w) -> x: (C, H, W), summing overlapping taps.
+  const int64_t L = g.locations();
+  for (int64_t c = 0; c < g.channels; ++c) {
+    T* plane = x + c * g.in_h * g.in_w;
+    for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+      for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        const T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * L;
+        const ValidRange cols = valid_outputs(g.out_w, g.in_w, g.stride_w, g.pad_w, kj * g.dilation_w);
+        const int64_t shift = kj * g.dilation_w - g.pad_w;
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
+          if (ih < 0 || ih >= g.in_h) continue;
+          const T* in = row + oh * g.out_w;
+          T* out = plane + ih * g.in_w;
+          if (g.stride_w == 1) {
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow + shift] += in[ow];
+          } else {
+            for (int64_t ow = cols.first; ow < cols.last; ++ow) out[ow * g.stride_w + shift] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+void unfold_images(const Tensor& cols, const Tensor& x, const PatchGeometry& g) {
+  const int64_t batch = x.size(0);
+  dispatch_floating(x.dtype(), "unfold", [&]<class T>() {
+    const T* px = x.data_ptr<T>();
+    T* pc = cols.data_ptr<T>();
+    const int64_t image = g.channels * g.in_h * g.in_w, patches = g.patch_size() * g.locations();
+    parallel_for(batch, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(patches, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t n = begin; n < end; ++n) im2col(px + n * image, pc + n * patches, g);
+                 });
+  });
+}
+
+void fold_images(const Tensor& out, const Tensor& cols, const PatchGeometry& g) {
+  const int64_t batch = out.size(0);
+  dispatch_floating(out.dtype(), "fold", [&]<class T>() {
+    const T* pc = cols.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    const int64_t image = g.channels * g.in_h * g.in_w, patches = g.patch_size() * g.locations();
+    parallel_for(batch, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(patches, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t n = begin; n < end; ++n) {
+                     std::fill(po + n * image, po + (n + 1) * image, T(0));
+                     col2im_add(pc + n * patches, po + n * image, g);
+                   }
+                 });
+  });
+}
+
+template void im2col<float>(const float*, float*, const PatchGeometry&);
+template void im2col<double>(const double*, double*, const PatchGeometry&);
+template void col2im_add<float>(const float*, float*, const PatchGeometry&);
+template void col2im_add<double>(const double*, double*, const PatchGeometry&);
+
+}  // namespace ember::cpu
