@@ -27,6 +27,8 @@ Tensor prod(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim
 // Variance with Bessel-style `correction` (1 = unbiased, like torch.var). When N - correction <= 0
 // the result is inf, or NaN where every value is equal (PyTorch's semantics).
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1.0, bool keepdim = false);
+// Standard deviation, sqrt(var). Call it `ember::std(x)`: after `using namespace ember` a bare
+// `std(x)` is ambiguous with namespace std (torch::std has the same wrinkle).
 Tensor std(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1.0, bool keepdim = false);
 // (var, mean) in one pass.
 std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& dims = {}, double correction = 1.0,
