@@ -2,6 +2,7 @@
 // op over the shared walk of Note [Reduction layout]). Formulas: autograd/derivatives/reduce.md.
 #include "ops/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -106,13 +107,23 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 }
 
 // ---------------------------------------------------------------- prod
-// Backward without division by zero (PyTorch's case split on the zero count of each slice):
-//   no zero:        d/dx_i = P / x_i
-//   exactly one:    d/dx_k = product of the other (nonzero) elements at the zero x_k, and
-//                   d/dx_i = (P_nonzero / x_i) * x_k elsewhere (value 0, but its derivative in
-//                   x_k is right, so double backward stays exact)
-//   two or more:    0 everywhere
-// P_nonzero is prod(where(x == 0, 1, x)), itself differentiable.
+// Backward without dividing by zero. dL/dx_i = g * prod_{m != i} x_m, computed per slice:
+//   no zero in x:  g * P / x_i
+//   otherwise, with x_k the first zero of a slice (row-major over the reduced dims) and x' = x
+//   with x_k replaced by 1, dL/dx = B * (1 at k, x_k elsewhere) where B is this backward applied
+//   to x' (recursion: one zero fewer per slice). Elsewhere-than-k it is 0 in value, but its
+//   derivative in x_k is right, so double backward is exact for any number of zeros.
+// Slices are laid out along the last dim first (a differentiable permute + reshape).
+static Tensor prod_backward_last_dim(const Tensor& grad, const Tensor& x) {
+  Tensor is_zero = eq(x, 0.0);
+  if (!any(is_zero).item<bool>()) return div(mul(grad, prod(x, {-1}, /*keepdim=*/true)), x);
+  Tensor first_zero = logical_and(is_zero, eq(cumsum(is_zero, -1), 1.0));
+  Tensor skip_zero = where(first_zero, 1.0, x);
+  Tensor zero_value = where(any(is_zero, {-1}, /*keepdim=*/true),
+                            sum(where(first_zero, x, 0.0), {-1}, /*keepdim=*/true), 1.0);
+  return mul(prod_backward_last_dim(grad, skip_zero), where(first_zero, 1.0, zero_value));
+}
+
 Tensor prod(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   Reduction r = prepare("prod", x, dims_in, keepdim);
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::i64;
@@ -121,16 +132,21 @@ Tensor prod(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
   record_backward("prod", {x}, {out}, {x, out}, [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
     const Tensor& input = ctx.saved(0);
     const Tensor grad = unsqueeze_reduced(ctx.grad(0), dims, keepdim);
-    const Tensor result = unsqueeze_reduced(ctx.saved(1), dims, keepdim);
-    Tensor is_zero = eq(input, 0.0);
-    if (!any(is_zero).item<bool>()) return {div(mul(grad, result), input)};
-    Tensor zero_count = sum(is_zero, dims, /*keepdim=*/true);
-    Tensor nonzero_product = prod(where(is_zero, 1.0, input), dims, /*keepdim=*/true);
-    Tensor zero_value = sum(where(is_zero, input, 0.0), dims, /*keepdim=*/true);  // x_k (= 0) when one zero
-    Tensor other_factor = where(eq(zero_count, 0.0), ones_like(zero_value), zero_value);
-    Tensor at_nonzero = mul(div(nonzero_product, where(is_zero, 1.0, input)), other_factor);
-    Tensor at_zero = where(eq(zero_count, 1.0), nonzero_product, zeros_like(nonzero_product));
-    return {mul(grad, where(is_zero, at_zero, at_nonzero))};
+    if (dims.empty()) return {grad};  // 0-d: nothing is reduced
+    if (!any(eq(input, 0.0)).item<bool>())
+      return {div(mul(grad, unsqueeze_reduced(ctx.saved(1), dims, keepdim)), input)};
+    // (kept..., reduced...) -> (kept..., R), and back.
+    std::vector<int64_t> perm, inverse(input.dim());
+    for (int64_t d = 0; d < input.dim(); ++d)
+      if (!std::binary_search(dims.begin(), dims.end(), d)) perm.push_back(d);
+    perm.insert(perm.end(), dims.begin(), dims.end());
+    for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
+    const int64_t kept = input.dim() - static_cast<int64_t>(dims.size());
+    Tensor permuted = input.permute(perm);
+    Tensor slices = permuted.flatten(kept, -1);
+    Tensor grad_slices = grad.permute(perm).flatten(kept, -1);
+    Tensor result = prod_backward_last_dim(grad_slices, slices);
+    return {result.reshape(permuted.sizes()).permute(inverse)};
   });
   return out;
 }

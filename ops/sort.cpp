@@ -93,32 +93,36 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
   return cumsum_directed(x, wrap_dim(dim, x.dim(), "cumsum"), /*reverse=*/false);
 }
 
-// Backward of y = cumprod(x) (g = dL/dy), with r(v) = cumsum of v from the end:
+// Backward of y = cumprod(x) along `dim` (g = dL/dy), with r(v) = cumsum of v from the end:
 //   no zero in x:  dL/dx_i = r(g * y)_i / x_i
-//   otherwise, per line with first zero at k:
-//     i < k:  r(g * y)_i / x_i          (y_j = 0 for j >= k, so only j < k contribute)
-//     i = k:  r(g * y')_k, where y' = cumprod(x with x_k replaced by 1)
-//     i > k:  0                          (every y_j, j >= i, keeps the factor x_k = 0)
-// Built from differentiable ops, so double backward works in both cases.
+//   otherwise, per line with first zero at k, and x' = x with x_k replaced by 1:
+//     i < k:   r(g * y)_i / x_i            (y_j = 0 for j >= k, so only j < k contribute)
+//     i = k:   B_k                          where B = this backward applied to x' (recursion:
+//     i > k:   x_k * B_i                    x' has one zero fewer per line)
+//   The i > k case is 0 in value, but written as x_k * B_i its derivative in x_k is right, so
+//   double backward is exact for any number of zeros. Built from differentiable ops only.
+static Tensor cumprod_backward(const Tensor& grad, const Tensor& input, const Tensor& result, int64_t dim) {
+  Tensor from_later = cumsum_directed(mul(grad, result), dim, /*reverse=*/true);
+  Tensor is_zero = eq(input, 0.0);
+  if (!any(is_zero).item<bool>()) return div(from_later, input);
+  Tensor zeros_so_far = cumsum_directed(is_zero, dim, /*reverse=*/false);  // int64, no graph
+  Tensor before_first = eq(zeros_so_far, 0.0);
+  Tensor first_zero = logical_and(is_zero, eq(zeros_so_far, 1.0));
+  Tensor part_before = where(before_first, div(from_later, where(before_first, input, 1.0)), 0.0);
+  Tensor skip_zero = where(first_zero, 1.0, input);
+  Tensor later = cumprod_backward(grad, skip_zero, cumprod(skip_zero, dim), dim);
+  Tensor zero_value = sum(where(first_zero, input, 0.0), {dim}, /*keepdim=*/true);  // x_k, value 0
+  Tensor part_after = where(before_first, 0.0, mul(later, where(first_zero, 1.0, zero_value)));
+  return add(part_before, part_after);
+}
+
 Tensor cumprod(const Tensor& x, int64_t dim_in) {
   check_scan_args("cumprod", x);
   const int64_t dim = wrap_dim(dim_in, x.dim(), "cumprod");
   Tensor out = empty(x.sizes(), scan_dtype(x));
   cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::prod, /*reverse=*/false);
   record_backward("cumprod", {x}, {out}, {x, out}, [dim](BackwardContext& ctx) -> TensorList {
-    const Tensor& input = ctx.saved(0);
-    const Tensor& result = ctx.saved(1);
-    const Tensor& grad = ctx.grad(0);
-    Tensor from_later = cumsum_directed(mul(grad, result), dim, /*reverse=*/true);
-    Tensor is_zero = eq(input, 0.0);
-    Tensor zeros_so_far = cumsum_directed(is_zero, dim, /*reverse=*/false);  // int64, no graph
-    if (!any(is_zero).item<bool>()) return {div(from_later, input)};
-    Tensor before_first = eq(zeros_so_far, 0.0);
-    Tensor first_zero = logical_and(is_zero, eq(zeros_so_far, 1.0));
-    Tensor part_before = where(before_first, div(from_later, where(before_first, input, 1.0)), 0.0);
-    Tensor skip_zero = cumprod(where(first_zero, 1.0, input), dim);
-    Tensor part_at = where(first_zero, cumsum_directed(mul(grad, skip_zero), dim, /*reverse=*/true), 0.0);
-    return {add(part_before, part_at)};
+    return {cumprod_backward(ctx.grad(0), ctx.saved(0), ctx.saved(1), dim)};
   });
   return out;
 }

@@ -218,13 +218,15 @@ TEST_CASE("prod: values and the backward with zero, one and two zeros", "[ops][r
   Tensor x = rand64({3, 4, 2}, 21, 0.5, 1.5);
   REQUIRE(gradcheck(f, {x}));
   REQUIRE(gradgradcheck(f, {x}));
-  // Slices with zero, one and two zeros side by side; second order exact with one zero.
+  // Slices with zero, one and two zeros side by side, over one dim and over a dim set; first and
+  // second order (exact with any number of zeros).
   Tensor z = f64({0.5, 0, 1.5, 2, 1, -1, 0, 0, 3, 0.7, 1.2, -0.4}, {3, 4});
-  auto g = [](const TensorList& in) -> TensorList { return {prod(in[0], {1})}; };
+  auto g = [](const TensorList& in) -> TensorList {
+    return {prod(in[0], {1}), prod(in[0], {0}, true), prod(in[0].reshape({3, 2, 2}), {0, 2})};
+  };
   REQUIRE(gradcheck(g, {z}));
-  Tensor z1 = f64({0.5, 0, 1.5, 2, 1, -1.5, 0.3, 0.7}, {2, 4});
-  REQUIRE(gradgradcheck(g, {z1}));
-  REQUIRE(gradgradcheck([](const TensorList& in) -> TensorList { return {prod(in[0])}; }, {z1}));
+  REQUIRE(gradgradcheck(g, {z}));
+  REQUIRE(gradgradcheck([](const TensorList& in) -> TensorList { return {prod(in[0])}; }, {z.slice(1, 0, 2)}));
 }
 
 TEST_CASE("norm: p = 1, 2, inf, fro; zero gradient at 0", "[ops][reduce]") {
