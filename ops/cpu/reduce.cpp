@@ -68,11 +68,13 @@ ReductionPlan plan_reduction(const Tensor& x_in, const std::vector<int64_t>& dim
   coalesce_group(plan.kept_sizes, plan.kept_strides);
   coalesce_group(plan.reduced_sizes, plan.reduced_strides);
   plan.input = x;
-  if (plan.reduced_strides.back() == 1 || plan.R <= 1) {
+  const bool few_dims = static_cast<int64_t>(plan.kept_sizes.size()) <= kMaxReductionDims &&
+                        static_cast<int64_t>(plan.reduced_sizes.size()) <= kMaxReductionDims;
+  if (few_dims && (plan.reduced_strides.back() == 1 || plan.R <= 1)) {
     plan.layout = ReductionPlan::Layout::rows;
     return plan;
   }
-  if (plan.kept_strides.back() == 1 && plan.kept_sizes.back() >= kMinColumnsWidth) {
+  if (few_dims && plan.kept_strides.back() == 1 && plan.kept_sizes.back() >= kMinColumnsWidth) {
     plan.layout = ReductionPlan::Layout::columns;
     return plan;
   }
@@ -128,11 +130,13 @@ void map_reduce(const ReductionPlan& plan, const Tensor& out, Acc init, Map map,
 // NaN-propagating max / min (PyTorch's max and amax return NaN when a slice holds one).
 template <bool IsMax>
 struct Extreme {
+  // Branch-free (a select the compiler vectorises): a NaN in `a` stays because no comparison
+  // with it is true; a NaN in `b` is taken.
   template <class A>
   A operator()(A a, A b) const {
-    if (is_nan(a)) return a;
-    if (is_nan(b)) return b;
-    return (IsMax ? b > a : b < a) ? b : a;
+    const bool b_wins = IsMax ? b > a : b < a;
+    const bool b_nan = is_nan(b);
+    return (b_wins | b_nan) ? b : a;
   }
 };
 
@@ -207,8 +211,11 @@ struct LogSumExpReducer {
     double max, sum;
   };
   T* out;
-  // Adds s * exp(m - new_max); exact when m == new_max (also for infinite maxima).
-  static double rescaled(double s, double m, double new_max) { return m == new_max ? s : s * std::exp(m - new_max); }
+  // s * exp(m - new_max); exact when m == new_max (also for infinite maxima). exp runs in the
+  // input's precision (float exp is several times cheaper); the sum still accumulates in double.
+  static double rescaled(double s, double m, double new_max) {
+    return m == new_max ? s : s * static_cast<double>(std::exp(static_cast<T>(m - new_max)));
+  }
   Acc identity() const { return {-std::numeric_limits<double>::infinity(), 0}; }
   void step(Acc& a, T value, int64_t) const {
     const double v = static_cast<double>(value);

@@ -48,14 +48,18 @@ struct ReductionPlan {
 // `dims` must already be wrapped and sorted (engine/shape.h wrap_dims). Detaches `x`.
 ReductionPlan plan_reduction(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
 
+// Most dims a coalesced group may keep; plan_reduction copies inputs with more (never in practice).
+inline constexpr int64_t kMaxReductionDims = 12;
+
 // Steps a multi-index over (sizes, strides) in row-major order, tracking the element offset.
+// Fixed-size state: one is made per output row, so it must not allocate.
 struct Odometer {
   const int64_t* sizes;
   const int64_t* strides;
   int64_t ndim;
-  std::vector<int64_t> index;
+  int64_t index[kMaxReductionDims] = {};
   int64_t offset = 0;
-  Odometer(const Shape& s, const Shape& st, int64_t dims) : sizes(s.data()), strides(st.data()), ndim(dims), index(dims, 0) {}
+  Odometer(const Shape& s, const Shape& st, int64_t dims) : sizes(s.data()), strides(st.data()), ndim(dims) {}
   void seek(int64_t linear) {
     offset = 0;
     for (int64_t d = ndim - 1; d >= 0; --d) {
@@ -76,22 +80,21 @@ struct Odometer {
 
 namespace detail {
 
-// Reduces a contiguous run p[0..n) whose first element has reduced index `index0`. Four
-// interleaved accumulators break the dependency chain so the compiler can vectorise sums.
+// Reduces a contiguous run p[0..n) whose first element has reduced index `index0`. Eight
+// interleaved accumulators break the dependency chain so the compiler can vectorise the lanes
+// (e.g. two AVX2 vectors of doubles for a float sum); merged pairwise at the end.
 template <class T, class Red>
 void reduce_run(const Red& red, typename Red::Acc& acc, const T* p, int64_t n, int64_t index0) {
+  constexpr int64_t lanes = 8;
   int64_t i = 0;
-  if (n >= 16) {
-    typename Red::Acc a1 = red.identity(), a2 = red.identity(), a3 = red.identity();
-    for (; i + 4 <= n; i += 4) {
-      red.step(acc, p[i], index0 + i);
-      red.step(a1, p[i + 1], index0 + i + 1);
-      red.step(a2, p[i + 2], index0 + i + 2);
-      red.step(a3, p[i + 3], index0 + i + 3);
-    }
-    red.merge(a1, a3);
-    red.merge(acc, a2);
-    red.merge(acc, a1);
+  if (n >= 4 * lanes) {
+    typename Red::Acc lane[lanes];
+    for (int64_t l = 0; l < lanes; ++l) lane[l] = red.identity();
+    for (; i + lanes <= n; i += lanes)
+      for (int64_t l = 0; l < lanes; ++l) red.step(lane[l], p[i + l], index0 + i + l);
+    for (int64_t width = lanes / 2; width > 0; width /= 2)
+      for (int64_t l = 0; l < width; ++l) red.merge(lane[l], lane[l + width]);
+    red.merge(acc, lane[0]);
   }
   for (; i < n; ++i) red.step(acc, p[i], index0 + i);
 }

@@ -83,12 +83,29 @@ void scan(const Tensor& out, const Tensor& x, int64_t dim, ScanOp op, bool rever
     const T* src = x.data_ptr<T>();
     Out* dst = out.data_ptr<Out>();
     // Blocks of `block` inner columns scan together: each step along the dim is a contiguous,
-    // vectorisable row update (inner == 1 degenerates to one sequential line per block).
+    // vectorisable row update.
     constexpr int64_t block = 256;
     const int64_t blocks_per_outer = (l.inner + block - 1) / block;
     const int64_t items = l.outer * blocks_per_outer;
     const int64_t work_per_item = l.length * std::min(l.inner, block);
-    parallel_for(items, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_item, 1)), [&](int64_t i0, int64_t i1) {
+    const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work_per_item, 1));
+    if (l.inner == 1) {
+      // One contiguous line per outer index: a plain sequential scan.
+      parallel_for(l.outer, grain, [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          const T* line = src + o * l.length;
+          Out* out_line = dst + o * l.length;
+          Acc acc = op == ScanOp::sum ? Acc{0} : Acc{1};
+          for (int64_t step = 0; step < l.length; ++step) {
+            const int64_t j = reverse ? l.length - 1 - step : step;
+            acc = op == ScanOp::sum ? acc + static_cast<Acc>(line[j]) : acc * static_cast<Acc>(line[j]);
+            out_line[j] = static_cast<Out>(acc);
+          }
+        }
+      });
+      return;
+    }
+    parallel_for(items, grain, [&](int64_t i0, int64_t i1) {
       Acc acc[block];
       for (int64_t item = i0; item < i1; ++item) {
         const int64_t o = item / blocks_per_outer;
