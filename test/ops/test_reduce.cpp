@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "helpers.h"
+#include "ops/cpu/reduce.h"
 
 using namespace ember;
 using ember::test::all_close;
@@ -103,10 +104,38 @@ TEST_CASE("sum of 1e6 float32 ones is exact; large reductions in every layout ma
   REQUIRE(all_close(sum(big.t(), {1}), naive_reduce(big, {0}, 0.0, plus), 1e-10, 1e-9));
   REQUIRE(all_close(var(big, {0}), values(div(sum(mul(sub(big, mean(big, {0}, true)), sub(big, mean(big, {0}, true))), {0}),
                                                   69999.0)), 1e-9, 1e-12));
-  REQUIRE(argmax(big, 0).sizes() == Shape{6});
+  // argmax in the columns walk, split across threads: against a naive scan per column.
+  const std::vector<double> bv = values(big);
+  std::vector<double> expected_argmax(6, 0);
+  for (int64_t c = 0; c < 6; ++c)
+    for (int64_t r = 1; r < 70000; ++r)
+      if (bv[r * 6 + c] > bv[static_cast<int64_t>(expected_argmax[c]) * 6 + c]) expected_argmax[c] = static_cast<double>(r);
+  REQUIRE(values(argmax(big, 0)) == expected_argmax);
+  // Ties across the pieces of a split reduction: the first index wins.
+  Tensor plateau = zeros({200000}, DType::f32);
+  REQUIRE(argmax(plateau).item<int64_t>() == 0);
+  plateau.narrow(0, 180000, 1).fill_(1.0);
+  plateau.narrow(0, 150000, 1).fill_(1.0);
+  REQUIRE(argmax(plateau).item<int64_t>() == 150000);
+  REQUIRE(max(plateau, 0).indices.item<int64_t>() == 150000);
+  plateau.narrow(0, 190000, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+  REQUIRE(argmax(plateau).item<int64_t>() == 190000);
+  REQUIRE(std::isnan(amax(plateau).item<double>()));
   Tensor flat = big.flatten();
   const std::vector<double> fv = values(flat);
   REQUIRE(argmax(flat).item<int64_t>() == std::max_element(fv.begin(), fv.end()) - fv.begin());
+}
+
+TEST_CASE("the copying (K, R) layout helpers still work for kernels written against them", "[ops][reduce]") {
+  Tensor t = arange(0, 24, 1, DType::f64).reshape({2, 3, 4});
+  cpu::ReductionRows rows = cpu::to_rows(t, {0, 2}, /*keepdim=*/true);
+  REQUIRE(rows.K == 3);
+  REQUIRE(rows.R == 8);
+  REQUIRE(rows.out_sizes == Shape{1, 3, 1});
+  REQUIRE(values(rows.rows.select(0, 1)) == std::vector<double>{4, 5, 6, 7, 16, 17, 18, 19});
+  Tensor out = empty(rows.out_sizes, DType::f64);
+  cpu::sum_rows(out, rows);
+  REQUIRE(values(out) == std::vector<double>{60, 92, 124});
 }
 
 TEST_CASE("mean, var, std, var_mean: values, correction, degenerate counts", "[ops][reduce]") {
@@ -128,6 +157,10 @@ TEST_CASE("mean, var, std, var_mean: values, correction, degenerate counts", "[o
   // Welford in double: no cancellation on a large offset.
   REQUIRE(var(from_vector<float>({1e6f + 1, 1e6f + 3, 1e6f + 5})).item<double>() == Approx(4.0));
   REQUIRE(std::isnan(mean(zeros({0}, DType::f64)).item<double>()));
+  // std of a constant: gradient 0 (not NaN), as in PyTorch.
+  Tensor flat = f64({2, 2, 2}, {3});
+  ember::std(flat).backward();
+  REQUIRE(values(flat.grad()) == std::vector<double>{0, 0, 0});
 }
 
 TEST_CASE("max/min over a dim: values, first index among ties, NaN, gradient at the index", "[ops][reduce]") {
