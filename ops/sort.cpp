@@ -84,6 +84,7 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim_in, bool largest, boo
   const int64_t size = x.dim() == 0 ? 1 : x.size(dim);
   EMBER_CHECK(k >= 0 && k <= size, "topk: k = {} is out of range for dim {} of {} (size {})", k, dim_in,
               x.describe(), size);
+  EMBER_CHECK(x.dim() > 0 || k == 1, "topk: k must be 1 for a 0-d input, got k = {}", k);
   return sorted_prefix("topk", x, dim, largest, k);
 }
 

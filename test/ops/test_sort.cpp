@@ -138,6 +138,8 @@ TEST_CASE("sort and scan ops reject bad input", "[ops][sort][errors]") {
   REQUIRE_THROWS_OP(topk(x, 4), "topk");
   REQUIRE_THROWS_OP(topk(x, -1), "topk");
   REQUIRE_THROWS_OP(topk(x, 1, 3), "topk");
+  REQUIRE_THROWS_OP(topk(scalar_tensor(1.0), 0), "topk");
+  REQUIRE(topk(scalar_tensor(1.0), 1).values.item<double>() == 1.0);
   REQUIRE_THROWS_OP(cumsum(x, -3), "cumsum");
   REQUIRE_THROWS_OP(cumprod(x, 2), "cumprod");
   REQUIRE_THROWS_OP(sort(ones({2}, DType::f16)), "sort");
