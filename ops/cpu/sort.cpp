@@ -29,12 +29,9 @@ Lines lines_of(const Tensor& t, int64_t dim) {
 }
 
 template <class T>
-bool nan_aware_less(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (std::isnan(a)) return false;
-    if (std::isnan(b)) return true;
-  }
-  return a < b;
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  return false;
 }
 
 }  // namespace
@@ -49,20 +46,33 @@ void sort(const Tensor& values, const Tensor& indices, const Tensor& x, int64_t 
     const int64_t line_count = in.outer * in.inner;
     const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n * 8, 1));
     parallel_for(line_count, grain, [&](int64_t begin, int64_t end) {
-      std::vector<std::pair<T, int64_t>> line(n);
+      using Entry = std::pair<T, int64_t>;
+      std::vector<Entry> line(n);
       // Ties keep their original order (stable): the index breaks them explicitly, which also
       // makes the partial sort for top-k agree with the full stable sort.
-      auto before = [descending](const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) {
-        if (descending ? nan_aware_less(b.first, a.first) : nan_aware_less(a.first, b.first)) return true;
-        if (descending ? nan_aware_less(a.first, b.first) : nan_aware_less(b.first, a.first)) return false;
+      auto before = [descending](const Entry& a, const Entry& b) {
+        if (a.first != b.first) return descending ? a.first > b.first : a.first < b.first;
         return a.second < b.second;
       };
       for (int64_t l = begin; l < end; ++l) {
         const int64_t o = l / in.inner, i = l % in.inner;
         const T* p = src + o * n * in.inner + i;
-        for (int64_t j = 0; j < n; ++j) line[j] = {p[j * in.inner], j};
-        if (k < n) std::partial_sort(line.begin(), line.begin() + k, line.end(), before);
-        else std::sort(line.begin(), line.end(), before);
+        // NaN is the largest value: NaNs go, in index order, to the end (ascending) or the front
+        // (descending) while gathering, so the comparator never sees one.
+        int64_t numbers = 0, nans = 0;
+        for (int64_t j = 0; j < n; ++j) nans += is_nan(p[j * in.inner]) ? 1 : 0;
+        const int64_t number_start = descending ? nans : 0;
+        int64_t nan_slot = descending ? 0 : n - nans;
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = p[j * in.inner];
+          if (is_nan(v)) line[nan_slot++] = {v, j};
+          else line[number_start + numbers++] = {v, j};
+        }
+        auto first = line.begin() + number_start;
+        auto last = first + numbers;
+        const int64_t wanted = std::clamp<int64_t>(k - number_start, 0, numbers);  // numbers inside the first k
+        if (wanted < numbers) std::partial_sort(first, first + wanted, last, before);
+        else std::sort(first, last, before);
         T* v = out_values + o * k * in.inner + i;
         int64_t* idx = out_indices + o * k * in.inner + i;
         for (int64_t j = 0; j < k; ++j) {
