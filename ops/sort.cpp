@@ -1,1 +1,170 @@
-// Sorting and scans: sort/argsort, topk, cumsum, cumprod.
+// Sorting and scans: API, checks, dispatch and backward. Kernels: ops/cpu/sort.cpp.
+// Formulas: autograd/derivatives/reduce.md.
+#include "ops/sort.h"
+
+#include "autograd/function.h"
+#include "autograd/grad_mode.h"
+#include "engine/dispatch.h"
+#include "engine/factories.h"
+#include "ops/compare.h"
+#include "ops/cpu/sort.h"
+#include "ops/elementwise.h"
+
+namespace ember {
+
+namespace {
+
+// Every index in `index` lies in [0, size); errors name the op and the offending value.
+void check_index_range(const char* op, const Tensor& index, int64_t size) {
+  const Tensor idx = index.contiguous();
+  const int64_t* p = idx.data_ptr<int64_t>();
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    EMBER_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} is out of range for a dimension of size {}", op, p[i], size);
+}
+
+// Shape `a` equals `b` in every dim except `dim`.
+bool same_except(const Shape& a, const Shape& b, int64_t dim) {
+  if (a.size() != b.size()) return false;
+  for (size_t d = 0; d < a.size(); ++d)
+    if (static_cast<int64_t>(d) != dim && a[d] != b[d]) return false;
+  return true;
+}
+
+// Shared by sort and topk: the first k of the stable sort along dim, and the backward that puts
+// the gradient back where each value came from.
+ValuesIndices sorted_prefix(const char* op, const Tensor& x, int64_t dim, bool descending, int64_t k) {
+  Shape out_sizes = x.sizes();
+  if (x.dim() > 0) out_sizes[dim] = k;
+  ValuesIndices out{empty(out_sizes, x.dtype()), empty(out_sizes, DType::i64)};
+  cpu::sort(out.values, out.indices, x.detach().contiguous(), dim, descending, k);
+  record_backward(op, {x}, {out.values, out.indices}, {out.indices}, [dim](BackwardContext& ctx) -> TensorList {
+    return {place_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
+  });
+  return out;
+}
+
+DType scan_dtype(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : DType::i64; }
+
+// Inclusive sum scan, forwards or from the end. Each direction's backward is the other one:
+// d/dx_i of sum_{j<=i} x_j reaches every output j >= i.
+Tensor cumsum_directed(const Tensor& x, int64_t dim, bool reverse) {
+  Tensor out = empty(x.sizes(), scan_dtype(x));
+  cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::sum, reverse);
+  record_backward("cumsum", {x}, {out}, {}, [dim, reverse](BackwardContext& ctx) -> TensorList {
+    return {cumsum_directed(ctx.grad(0), dim, !reverse)};
+  });
+  return out;
+}
+
+void check_scan_args(const char* op, const Tensor& x) {
+  check_defined(op, x, "self");
+  check_cpu(op, {&x});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- sort, argsort, topk
+ValuesIndices sort(const Tensor& x, int64_t dim_in, bool descending) {
+  check_defined("sort", x, "self");
+  check_cpu("sort", {&x});
+  const int64_t dim = wrap_dim(dim_in, x.dim(), "sort");
+  return sorted_prefix("sort", x, dim, descending, x.dim() == 0 ? 1 : x.size(dim));
+}
+
+Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
+  check_defined("argsort", x, "self");
+  NoGradGuard no_grad;  // indices only
+  return sort(x, dim, descending).indices;
+}
+
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim_in, bool largest, bool /*sorted*/) {
+  check_defined("topk", x, "self");
+  check_cpu("topk", {&x});
+  const int64_t dim = wrap_dim(dim_in, x.dim(), "topk");
+  const int64_t size = x.dim() == 0 ? 1 : x.size(dim);
+  EMBER_CHECK(k >= 0 && k <= size, "topk: k = {} is out of range for dim {} of {} (size {})", k, dim_in,
+              x.describe(), size);
+  EMBER_CHECK(x.dim() > 0 || k == 1, "topk: k must be 1 for a 0-d input, got k = {}", k);
+  return sorted_prefix("topk", x, dim, largest, k);
+}
+
+// ---------------------------------------------------------------- cumsum, cumprod
+Tensor cumsum(const Tensor& x, int64_t dim) {
+  check_scan_args("cumsum", x);
+  return cumsum_directed(x, wrap_dim(dim, x.dim(), "cumsum"), /*reverse=*/false);
+}
+
+// Backward of y = cumprod(x) along `dim` (g = dL/dy), with r(v) = cumsum of v from the end:
+//   no zero in x:  dL/dx_i = r(g * y)_i / x_i
+//   otherwise, per line with first zero at k, and x' = x with x_k replaced by 1:
+//     i < k:   r(g * y)_i / x_i            (y_j = 0 for j >= k, so only j < k contribute)
+//     i = k:   B_k                          where B = this backward applied to x' (recursion:
+//     i > k:   x_k * B_i                    x' has one zero fewer per line)
+//   The i > k case is 0 in value, but written as x_k * B_i its derivative in x_k is right, so
+//   double backward is exact for any number of zeros. Built from differentiable ops only.
+static Tensor cumprod_backward(const Tensor& grad, const Tensor& input, const Tensor& result, int64_t dim) {
+  Tensor from_later = cumsum_directed(mul(grad, result), dim, /*reverse=*/true);
+  Tensor is_zero = eq(input, 0.0);
+  if (!any(is_zero).item<bool>()) return div(from_later, input);
+  Tensor zeros_so_far = cumsum_directed(is_zero, dim, /*reverse=*/false);  // int64, no graph
+  Tensor before_first = eq(zeros_so_far, 0.0);
+  Tensor first_zero = logical_and(is_zero, eq(zeros_so_far, 1.0));
+  Tensor part_before = where(before_first, div(from_later, where(before_first, input, 1.0)), 0.0);
+  Tensor skip_zero = where(first_zero, 1.0, input);
+  Tensor later = cumprod_backward(grad, skip_zero, cumprod(skip_zero, dim), dim);
+  Tensor zero_value = sum(where(first_zero, input, 0.0), {dim}, /*keepdim=*/true);  // x_k, value 0
+  Tensor part_after = where(before_first, 0.0, mul(later, where(first_zero, 1.0, zero_value)));
+  return add(part_before, part_after);
+}
+
+Tensor cumprod(const Tensor& x, int64_t dim_in) {
+  check_scan_args("cumprod", x);
+  const int64_t dim = wrap_dim(dim_in, x.dim(), "cumprod");
+  Tensor out = empty(x.sizes(), scan_dtype(x));
+  cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::prod, /*reverse=*/false);
+  record_backward("cumprod", {x}, {out}, {x, out}, [dim](BackwardContext& ctx) -> TensorList {
+    return {cumprod_backward(ctx.grad(0), ctx.saved(0), ctx.saved(1), dim)};
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- take / place along a dim
+Tensor take_along_dim(const Tensor& x, const Tensor& index, int64_t dim_in) {
+  check_defined("take_along_dim", x, "self");
+  check_defined("take_along_dim", index, "index");
+  check_cpu("take_along_dim", {&x, &index});
+  EMBER_CHECK(index.dtype() == DType::i64, "take_along_dim: index must be int64, got {}", index.describe());
+  const int64_t dim = wrap_dim(dim_in, x.dim(), "take_along_dim");
+  EMBER_CHECK(same_except(index.sizes(), x.sizes(), dim),
+              "take_along_dim: index {} must match the input {} in every dim except {}", index.describe(),
+              x.describe(), dim);
+  check_index_range("take_along_dim", index, x.dim() == 0 ? 1 : x.size(dim));
+  Tensor out = empty(index.sizes(), x.dtype());
+  cpu::take_along_dim(out, x.detach().contiguous(), index.contiguous(), dim);
+  record_backward("take_along_dim", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
+    return {place_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
+  });
+  return out;
+}
+
+Tensor place_along_dim(const Tensor& src, const Tensor& index, int64_t dim_in, const Shape& shape) {
+  check_defined("place_along_dim", src, "src");
+  check_defined("place_along_dim", index, "index");
+  check_cpu("place_along_dim", {&src, &index});
+  EMBER_CHECK(index.dtype() == DType::i64, "place_along_dim: index must be int64, got {}", index.describe());
+  EMBER_CHECK(index.sizes() == src.sizes(), "place_along_dim: index {} and src {} must have the same shape",
+              index.describe(), src.describe());
+  const int64_t dim = wrap_dim(dim_in, src.dim(), "place_along_dim");
+  EMBER_CHECK(same_except(src.sizes(), shape, dim),
+              "place_along_dim: src {} must match the output shape {} in every dim except {}", src.describe(),
+              shape_str(shape), dim);
+  check_index_range("place_along_dim", index, shape.empty() ? 1 : shape[dim]);
+  Tensor out = zeros(shape, src.dtype());
+  cpu::place_along_dim(out, src.detach().contiguous(), index.contiguous(), dim);
+  record_backward("place_along_dim", {src}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
+    return {take_along_dim(ctx.grad(0), ctx.saved(0), dim)};
+  });
+  return out;
+}
+
+}  // namespace ember

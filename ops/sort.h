@@ -1,9 +1,30 @@
-// Sorting and scans: sort/argsort, topk, cumsum, cumprod.
-// Twin: ops/cpu/sort.cpp (kernels), autograd/DERIVATIVES.md (formulas).
+// Sorting and scans: sort/argsort, topk, cumsum, cumprod, and the take/place-along-dim pair
+// their backwards use. Twins: ops/cpu/sort.cpp (kernels), autograd/derivatives/reduce.md.
 #pragma once
 #include "engine/tensor.h"
+#include "ops/reduce.h"  // ValuesIndices
 
 namespace ember {
 
+// Stable sort along `dim` (ties keep their order; NaN sorts as the largest value).
+// The gradient of `values` is placed back at `indices`.
+ValuesIndices sort(const Tensor& x, int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false);
+// The k largest (or smallest) along `dim`, in sorted order (ties: the earlier index first).
+// `sorted = false` is accepted and still returns them sorted.
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true);
+
+// Inclusive scans along `dim`; integer and bool inputs give int64.
+Tensor cumsum(const Tensor& x, int64_t dim);
+// The backward is exact with zeros too (see sort.cpp).
+Tensor cumprod(const Tensor& x, int64_t dim);
+
+// out[..., j, ...] = x[..., index[..., j, ...], ...] along `dim`; `index` (int64) has x's shape
+// except at `dim`. Differentiable; its backward is place_along_dim.
+// (A local stand-in for gather until the index family's lands.)
+Tensor take_along_dim(const Tensor& x, const Tensor& index, int64_t dim);
+// zeros(shape) with src[..., j, ...] added at index[..., j, ...] along `dim` (repeats add up).
+// Differentiable; its backward is take_along_dim. (A local stand-in for scatter_add.)
+Tensor place_along_dim(const Tensor& src, const Tensor& index, int64_t dim, const Shape& shape);
 
 }  // namespace ember
