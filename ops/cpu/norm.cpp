@@ -1,1 +1,351 @@
-// Normalization: batch_norm, layer_norm, group_norm, rms_norm.
+// CPU normalization kernels: fused forward and first-order backward for the row norms
+// (layer_norm, rms_norm, group_norm; Note [Row normalization layout] in ops/cpu/norm.h) and for
+// batch_norm. Twins: ops/norm.cpp (API, checks, autograd), ops/cpu/norm.h.
+//
+// Row norms run parallel over rows; each row is read from memory once and then re-read from L1
+// (statistics, then normalise). Their weight/bias gradients are column sums over rows: each
+// thread accumulates a private partial in double over a fixed block of rows, and the partials
+// are added in block order, so the result does not depend on scheduling.
+// Batch norm runs parallel over channels for its statistics and over (n, c) rows elsewhere.
+#include "ops/cpu/norm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "engine/dispatch.h"
+#include "engine/parallel.h"
+
+namespace ember::cpu {
+
+namespace {
+// The data of an optional per-channel parameter, or `value` repeated when it is absent, so the
+// inner loops never branch on it.
+template <class T>
+const T* param_or(const Tensor& t, std::vector<T>& fallback, int64_t n, T value) {
+  if (t.defined()) return t.data_ptr<T>();
+  fallback.assign(static_cast<size_t>(n), value);
+  return fallback.data();
+}
+
+template <class T>
+double sum_of(const T* x, int64_t n) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]);
+  return s;
+}
+
+template <class T>
+double squared_deviation_sum(const T* x, int64_t n, double mean) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    s += d * d;
+  }
+  return s;
+}
+
+int64_t row_grain(int64_t row_numel) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, row_numel)); }
+
+// Number of fixed row blocks for a reduction over rows: one per thread when the work is large.
+int64_t block_count(int64_t rows, int64_t total_work) {
+  if (total_work < 2 * kParallelGrain) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(num_threads(), rows));
+}
+
+// ---------------------------------------------------------------- row norm backward, one row
+// g, x, dx: one row of K*S elements; w: the row's K affine weights; dw_acc/db_acc: its K
+// gradient accumulators (null when not wanted). kBroadcast: g[0] stands for every element.
+template <class T, bool kBroadcast>
+void row_backward(const T* g, const T* x, T* dx, const T* w, double* dw_acc, double* db_acc, int64_t K, int64_t S,
+                  T mean, T rstd, bool center) {
+  const int64_t n = K * S;
+  double sum_gw = 0, sum_gwx = 0;  // sum(g w), sum(g w x̂)
+  if (S == 1) {
+    if (dw_acc) {
+#pragma omp simd reduction(+ : sum_gw, sum_gwx)
+      for (int64_t i = 0; i < K; ++i) {
+        const T gi = kBroadcast ? g[0] : g[i];
+        const T xh = (x[i] - mean) * rstd;
+        const T gw = gi * w[i];
+        sum_gw += gw;
+        sum_gwx += gw * xh;
+        dw_acc[i] += gi * xh;
+        db_acc[i] += gi;
+      }
+    } else {
+#pragma omp simd reduction(+ : sum_gw, sum_gwx)
+      for (int64_t i = 0; i < K; ++i) {
+        const T gw = (kBroadcast ? g[0] : g[i]) * w[i];
+        sum_gw += gw;
+        sum_gwx += gw * ((x[i] - mean) * rstd);
+      }
+    }
+  } else {
+    for (int64_t k = 0; k < K; ++k) {
+      const T* gk = kBroadcast ? g : g + k * S;
+      const T* xk = x + k * S;
+      double sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t i = 0; i < S; ++i) {
+        const T gi = kBroadcast ? gk[0] : gk[i];
+        sum_g += gi;
+        sum_gx += gi * ((xk[i] - mean) * rstd);
+      }
+      sum_gw += sum_g * w[k];
+      sum_gwx += sum_gx * w[k];
+      if (dw_acc) {
+        dw_acc[k] += sum_gx;
+        db_acc[k] += sum_g;
+      }
+    }
+  }
+  if (!dx) return;
+  const T mean_gw = center ? static_cast<T>(sum_gw / n) : T(0);
+  const T mean_gwx = static_cast<T>(sum_gwx / n);
+  if (S == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < K; ++i) {
+      const T gi = kBroadcast ? g[0] : g[i];
+      dx[i] = rstd * (gi * w[i] - mean_gw - (x[i] - mean) * rstd * mean_gwx);
+    }
+  } else {
+    for (int64_t k = 0; k < K; ++k) {
+      const T* gk = kBroadcast ? g : g + k * S;
+      const T* xk = x + k * S;
+      T* dxk = dx + k * S;
+      const T wk = w[k];
+#pragma omp simd
+      for (int64_t i = 0; i < S; ++i) {
+        const T gi = kBroadcast ? gk[0] : gk[i];
+        dxk[i] = rstd * (gi * wk - mean_gw - (xk[i] - mean) * rstd * mean_gwx);
+      }
+    }
+  }
+}
+
+// Adds per-block partials [dw(GK), db(GK)] in block order and writes the wanted gradients.
+template <class T>
+void write_param_grads(const std::vector<double>& partials, int64_t blocks, int64_t GK, const Tensor& grad_weight,
+                       const Tensor& grad_bias) {
+  T* dw = grad_weight.defined() ? grad_weight.data_ptr<T>() : nullptr;
+  T* db = grad_bias.defined() ? grad_bias.data_ptr<T>() : nullptr;
+  for (int64_t c = 0; c < GK; ++c) {
+    double w_total = 0, b_total = 0;
+    for (int64_t j = 0; j < blocks; ++j) {
+      w_total += partials[j * 2 * GK + c];
+      b_total += partials[j * 2 * GK + GK + c];
+    }
+    if (dw) dw[c] = static_cast<T>(w_total);
+    if (db) db[c] = static_cast<T>(b_total);
+  }
+}
+
+// ---------------------------------------------------------------- batch norm helpers
+// Per-channel coefficients of out = a (x - mean) + p g + q, the one map behind batch norm's
+// forward (p = 0) and its input gradient.
+template <class T>
+struct ChannelMap {
+  std::vector<T> a, mean, p, q;
+  explicit ChannelMap(int64_t C) : a(C), mean(C), p(C, T(0)), q(C) {}
+};
+
+template <class T, bool kHasGrad, bool kBroadcast>
+void apply_channel_map(T* out, const T* x, const T* g, const ChannelMap<T>& map, const BatchNormShape& shape) {
+  const int64_t C = shape.channels, S = shape.inner;
+  parallel_for(shape.batch * C, row_grain(S), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {  // row = (n, c)
+      const int64_t c = row % C;
+      const T a = map.a[c], m = map.mean[c], p = map.p[c], q = map.q[c];
+      const T* xr = x + row * S;
+      const T* gr = kHasGrad ? (kBroadcast ? g : g + row * S) : nullptr;
+      T* o = out + row * S;
+#pragma omp simd
+      for (int64_t i = 0; i < S; ++i) {
+        T v = a * (xr[i] - m) + q;
+        if constexpr (kHasGrad) v += p * (kBroadcast ? gr[0] : gr[i]);
+        o[i] = v;
+      }
+    }
+  });
+}
+}  // namespace
+
+// ---------------------------------------------------------------- row norms
+void row_norm_forward(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
+                      const Tensor& bias, const RowNormShape& shape, double eps) {
+  // x, y: (R, K, S); mean, rstd: (R); weight, bias: (G*K)
+  dispatch_floating(x.dtype(), "norm forward", [&]<class T>() {
+    const int64_t K = shape.channels, S = shape.inner, n = shape.row_numel(), G = shape.groups;
+    std::vector<T> w_fallback, b_fallback;
+    const T* w = param_or(weight, w_fallback, G * K, T(1));
+    const T* b = param_or(bias, b_fallback, G * K, T(0));
+    const T* xp = x.data_ptr<T>();
+    T* yp = y.data_ptr<T>();
+    T* mean_p = mean.data_ptr<T>();
+    T* rstd_p = rstd.data_ptr<T>();
+    parallel_for(shape.rows, row_grain(n), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const T* xr = xp + r * n;
+        T* yr = yp + r * n;
+        const double mu = shape.center ? sum_of(xr, n) / static_cast<double>(n) : 0.0;
+        const double var = squared_deviation_sum(xr, n, mu) / static_cast<double>(n);
+        const T m = static_cast<T>(mu), s = static_cast<T>(1.0 / std::sqrt(var + eps));
+        mean_p[r] = m;
+        rstd_p[r] = s;
+        const T* wr = w + (r % G) * K;
+        const T* br = b + (r % G) * K;
+        if (S == 1) {
+#pragma omp simd
+          for (int64_t i = 0; i < K; ++i) yr[i] = (xr[i] - m) * s * wr[i] + br[i];
+        } else {
+          for (int64_t k = 0; k < K; ++k) {
+            const T scale = s * wr[k], shift = br[k];
+            const T* xk = xr + k * S;
+            T* yk = yr + k * S;
+#pragma omp simd
+            for (int64_t i = 0; i < S; ++i) yk[i] = (xk[i] - m) * scale + shift;
+          }
+        }
+      }
+    });
+  });
+}
+
+void row_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
+                       const GradInput& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                       const Tensor& weight, const RowNormShape& shape) {
+  dispatch_floating(x.dtype(), "norm backward", [&]<class T>() {
+    const int64_t R = shape.rows, K = shape.channels, S = shape.inner, n = shape.row_numel(), G = shape.groups;
+    const int64_t GK = G * K;
+    std::vector<T> w_fallback;
+    const T* w = param_or(weight, w_fallback, GK, T(1));
+    const T* gp = grad.data.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* mean_p = mean.data_ptr<T>();
+    const T* rstd_p = rstd.data_ptr<T>();
+    T* dxp = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
+    const bool want_params = grad_weight.defined() || grad_bias.defined();
+    const int64_t blocks = block_count(R, R * n);
+    std::vector<double> partials(want_params ? blocks * 2 * GK : 0, 0.0);
+    auto run = [&]<bool kBroadcast>() {
+      parallel_for(blocks, 1, [&](int64_t block_begin, int64_t block_end) {
+        for (int64_t j = block_begin; j < block_end; ++j) {
+          double* dw_acc = want_params ? partials.data() + j * 2 * GK : nullptr;
+          for (int64_t r = j * R / blocks; r < (j + 1) * R / blocks; ++r) {
+            const int64_t a = (r % G) * K;
+            row_backward<T, kBroadcast>(kBroadcast ? gp : gp + r * n, xp + r * n, dxp ? dxp + r * n : nullptr, w + a,
+                                        dw_acc ? dw_acc + a : nullptr, dw_acc ? dw_acc + GK + a : nullptr, K, S,
+                                        mean_p[r], rstd_p[r], shape.center);
+          }
+        }
+      });
+    };
+    if (grad.broadcast) run.template operator()<true>();
+    else run.template operator()<false>();
+    if (want_params) write_param_grads<T>(partials, blocks, GK, grad_weight, grad_bias);
+  });
+}
+
+// ---------------------------------------------------------------- batch norm
+void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x, const BatchNormShape& shape) {
+  // x: (N, C, S) -> mean, var: (C), biased variance
+  dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    const int64_t N = shape.batch, C = shape.channels, S = shape.inner;
+    const double count = static_cast<double>(shape.count());
+    const T* xp = x.data_ptr<T>();
+    T* mean_p = mean.data_ptr<T>();
+    T* var_p = var.data_ptr<T>();
+    parallel_for(C, row_grain(shape.count()), [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        double total = 0;
+        for (int64_t b = 0; b < N; ++b) total += sum_of(xp + (b * C + c) * S, S);
+        const double mu = total / count;
+        double squares = 0;
+        for (int64_t b = 0; b < N; ++b) squares += squared_deviation_sum(xp + (b * C + c) * S, S, mu);
+        mean_p[c] = static_cast<T>(mu);
+        var_p[c] = static_cast<T>(squares / count);
+      }
+    });
+  });
+}
+
+void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                        const Tensor& weight, const Tensor& bias, const BatchNormShape& shape) {
+  // x, y: (N, C, S); mean, rstd, weight, bias: (C)
+  dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
+    const int64_t C = shape.channels;
+    std::vector<T> w_fallback, b_fallback;
+    const T* w = param_or(weight, w_fallback, C, T(1));
+    const T* b = param_or(bias, b_fallback, C, T(0));
+    ChannelMap<T> map(C);
+    for (int64_t c = 0; c < C; ++c) {
+      map.a[c] = rstd.data_ptr<T>()[c] * w[c];
+      map.mean[c] = mean.data_ptr<T>()[c];
+      map.q[c] = b[c];
+    }
+    apply_channel_map<T, false, false>(y.data_ptr<T>(), x.data_ptr<T>(), nullptr, map, shape);
+  });
+}
+
+void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
+                         const GradInput& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, const BatchNormShape& shape, bool training) {
+  dispatch_floating(x.dtype(), "batch_norm backward", [&]<class T>() {
+    const int64_t N = shape.batch, C = shape.channels, S = shape.inner;
+    const double count = static_cast<double>(shape.count());
+    std::vector<T> w_fallback;
+    const T* w = param_or(weight, w_fallback, C, T(1));
+    const T* gp = grad.data.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* mean_p = mean.data_ptr<T>();
+    const T* rstd_p = rstd.data_ptr<T>();
+    // Per channel: sum(g) and sum(g (x - mean)), in double.
+    std::vector<double> sum_g(C), sum_gx(C);
+    const bool broadcast = grad.broadcast;
+    parallel_for(C, row_grain(shape.count()), [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const T m = mean_p[c];
+        double sg = 0, sgx = 0;
+        for (int64_t b = 0; b < N; ++b) {
+          const T* xr = xp + (b * C + c) * S;
+          if (broadcast) {
+            sg += static_cast<double>(gp[0]) * static_cast<double>(S);
+            sgx += static_cast<double>(gp[0]) * (sum_of(xr, S) - static_cast<double>(m) * static_cast<double>(S));
+            continue;
+          }
+          const T* gr = gp + (b * C + c) * S;
+#pragma omp simd reduction(+ : sg, sgx)
+          for (int64_t i = 0; i < S; ++i) {
+            sg += gr[i];
+            sgx += gr[i] * (xr[i] - m);
+          }
+        }
+        sum_g[c] = sg;
+        sum_gx[c] = sgx;
+      }
+    });
+    if (grad_weight.defined())
+      for (int64_t c = 0; c < C; ++c) grad_weight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * rstd_p[c]);
+    if (grad_bias.defined())
+      for (int64_t c = 0; c < C; ++c) grad_bias.data_ptr<T>()[c] = static_cast<T>(sum_g[c]);
+    if (!grad_x.defined()) return;
+    // dx = w rstd g + a (x - mean) + q with, in training (x̂ = (x - mean) rstd),
+    //   a = -w rstd^2 mean(g x̂),  q = -w rstd mean(g); in eval a = q = 0.
+    ChannelMap<T> map(C);
+    for (int64_t c = 0; c < C; ++c) {
+      const double wr = static_cast<double>(w[c]) * rstd_p[c];
+      map.mean[c] = mean_p[c];
+      map.p[c] = static_cast<T>(wr);
+      map.a[c] = training ? static_cast<T>(-wr * rstd_p[c] * (sum_gx[c] * rstd_p[c]) / count) : T(0);
+      map.q[c] = training ? static_cast<T>(-wr * sum_g[c] / count) : T(0);
+    }
+    T* dx = grad_x.data_ptr<T>();
+    if (broadcast) apply_channel_map<T, true, true>(dx, xp, gp, map, shape);
+    else apply_channel_map<T, true, false>(dx, xp, gp, map, shape);
+  });
+}
+
+}  // namespace ember::cpu
