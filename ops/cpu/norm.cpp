@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/dispatch.h"
@@ -28,23 +30,67 @@ const T* param_or(const Tensor& t, std::vector<T>& fallback, int64_t n, T value)
   return fallback.data();
 }
 
-template <class T>
-double sum_of(const T* x, int64_t n) {
-  double s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]);
-  return s;
+// Note [Careful sums]: sum of term(i) over [0, n) with kLanes independent accumulators of type T
+// (four 512-bit registers, so the adds vectorise and never wait on one another), restarted every
+// kBlock elements and added up in double. No float accumulator ever takes more than
+// kBlock / kLanes = 16 terms, so float32 rows of any length sum with double-like accuracy at
+// float speed. `term` returns the (already centred) value to add.
+template <class T, class Term>
+inline double careful_sum(int64_t n, Term term) {
+  constexpr int64_t kLanes = 4 * 64 / static_cast<int64_t>(sizeof(T));
+  constexpr int64_t kBlock = 16 * kLanes;
+  double total = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    T acc[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) acc[l] += term(i + l);
+    double block = 0;
+    for (; i < end; ++i) block += static_cast<double>(term(i));
+    for (int64_t l = 0; l < kLanes; ++l) block += static_cast<double>(acc[l]);
+    total += block;
+  }
+  return total;
+}
+
+// Two careful sums in one sweep: term(i, a, b) adds its two values to a and b.
+template <class T, class Term>
+inline std::pair<double, double> careful_sum2(int64_t n, Term term) {
+  constexpr int64_t kLanes = 2 * 64 / static_cast<int64_t>(sizeof(T));
+  constexpr int64_t kBlock = 16 * kLanes;
+  double total_a = 0, total_b = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = std::min(n, start + kBlock);
+    T acc_a[kLanes] = {}, acc_b[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) term(i + l, acc_a[l], acc_b[l]);
+    T tail_a = 0, tail_b = 0;
+    for (; i < end; ++i) term(i, tail_a, tail_b);
+    double block_a = tail_a, block_b = tail_b;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      block_a += static_cast<double>(acc_a[l]);
+      block_b += static_cast<double>(acc_b[l]);
+    }
+    total_a += block_a;
+    total_b += block_b;
+  }
+  return {total_a, total_b};
 }
 
 template <class T>
-double squared_deviation_sum(const T* x, int64_t n, double mean) {
-  double s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = static_cast<double>(x[i]) - mean;
-    s += d * d;
-  }
-  return s;
+double sum_of(const T* x, int64_t n) {
+  return careful_sum<T>(n, [x](int64_t i) { return x[i]; });
+}
+
+// sum((x - mean)^2); the deviation is taken before squaring (two-pass), so no cancellation.
+template <class T>
+double squared_deviation_sum(const T* x, int64_t n, T mean) {
+  return careful_sum<T>(n, [x, mean](int64_t i) {
+    const T d = x[i] - mean;
+    return d * d;
+  });
 }
 
 int64_t row_grain(int64_t row_numel) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, row_numel)); }
@@ -57,71 +103,75 @@ int64_t block_count(int64_t rows, int64_t total_work) {
 
 // ---------------------------------------------------------------- row norm backward, one row
 // g, x, dx: one row of K*S elements; w: the row's K affine weights; dw_acc/db_acc: its K
-// gradient accumulators (null when not wanted). kBroadcast: g[0] stands for every element.
+// gradient accumulators (null when not wanted; flushed into double every few rows by the
+// caller, Note [Careful sums]). kBroadcast: g[0] stands for every element.
 template <class T, bool kBroadcast>
-void row_backward(const T* g, const T* x, T* dx, const T* w, double* dw_acc, double* db_acc, int64_t K, int64_t S,
+void row_backward(const T* g, const T* x, T* dx, const T* w, T* dw_acc, T* db_acc, int64_t K, int64_t S,
                   T mean, T rstd, bool center) {
   const int64_t n = K * S;
   double sum_gw = 0, sum_gwx = 0;  // sum(g w), sum(g w x̂)
   if (S == 1) {
-    if (dw_acc) {
-#pragma omp simd reduction(+ : sum_gw, sum_gwx)
-      for (int64_t i = 0; i < K; ++i) {
-        const T gi = kBroadcast ? g[0] : g[i];
-        const T xh = (x[i] - mean) * rstd;
-        const T gw = gi * w[i];
-        sum_gw += gw;
-        sum_gwx += gw * xh;
-        dw_acc[i] += gi * xh;
-        db_acc[i] += gi;
-      }
-    } else {
-#pragma omp simd reduction(+ : sum_gw, sum_gwx)
-      for (int64_t i = 0; i < K; ++i) {
-        const T gw = (kBroadcast ? g[0] : g[i]) * w[i];
-        sum_gw += gw;
-        sum_gwx += gw * ((x[i] - mean) * rstd);
-      }
-    }
+    std::tie(sum_gw, sum_gwx) = careful_sum2<T>(K, [&](int64_t i, T& a, T& b) {
+      const T gw = (kBroadcast ? g[0] : g[i]) * w[i];
+      a += gw;
+      b += gw * ((x[i] - mean) * rstd);
+    });
   } else {
     for (int64_t k = 0; k < K; ++k) {
       const T* gk = kBroadcast ? g : g + k * S;
       const T* xk = x + k * S;
-      double sum_g = 0, sum_gx = 0;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-      for (int64_t i = 0; i < S; ++i) {
+      const auto [sum_g, sum_gx] = careful_sum2<T>(S, [&](int64_t i, T& a, T& b) {
         const T gi = kBroadcast ? gk[0] : gk[i];
-        sum_g += gi;
-        sum_gx += gi * ((xk[i] - mean) * rstd);
-      }
+        a += gi;
+        b += gi * ((xk[i] - mean) * rstd);
+      });
       sum_gw += sum_g * w[k];
       sum_gwx += sum_gx * w[k];
       if (dw_acc) {
-        dw_acc[k] += sum_gx;
-        db_acc[k] += sum_g;
+        dw_acc[k] += static_cast<T>(sum_gx);
+        db_acc[k] += static_cast<T>(sum_g);
       }
     }
   }
-  if (!dx) return;
   const T mean_gw = center ? static_cast<T>(sum_gw / n) : T(0);
   const T mean_gwx = static_cast<T>(sum_gwx / n);
   if (S == 1) {
+    // One elementwise sweep: the input gradient and this row's share of the weight gradients.
+    if (dx && dw_acc) {
 #pragma omp simd
-    for (int64_t i = 0; i < K; ++i) {
-      const T gi = kBroadcast ? g[0] : g[i];
-      dx[i] = rstd * (gi * w[i] - mean_gw - (x[i] - mean) * rstd * mean_gwx);
-    }
-  } else {
-    for (int64_t k = 0; k < K; ++k) {
-      const T* gk = kBroadcast ? g : g + k * S;
-      const T* xk = x + k * S;
-      T* dxk = dx + k * S;
-      const T wk = w[k];
-#pragma omp simd
-      for (int64_t i = 0; i < S; ++i) {
-        const T gi = kBroadcast ? gk[0] : gk[i];
-        dxk[i] = rstd * (gi * wk - mean_gw - (xk[i] - mean) * rstd * mean_gwx);
+      for (int64_t i = 0; i < K; ++i) {
+        const T gi = kBroadcast ? g[0] : g[i];
+        const T xh = (x[i] - mean) * rstd;
+        dx[i] = rstd * (gi * w[i] - mean_gw - xh * mean_gwx);
+        dw_acc[i] += gi * xh;
+        db_acc[i] += gi;
       }
+    } else if (dx) {
+#pragma omp simd
+      for (int64_t i = 0; i < K; ++i) {
+        const T gi = kBroadcast ? g[0] : g[i];
+        dx[i] = rstd * (gi * w[i] - mean_gw - (x[i] - mean) * rstd * mean_gwx);
+      }
+    } else if (dw_acc) {
+#pragma omp simd
+      for (int64_t i = 0; i < K; ++i) {
+        const T gi = kBroadcast ? g[0] : g[i];
+        dw_acc[i] += gi * ((x[i] - mean) * rstd);
+        db_acc[i] += gi;
+      }
+    }
+    return;
+  }
+  if (!dx) return;
+  for (int64_t k = 0; k < K; ++k) {
+    const T* gk = kBroadcast ? g : g + k * S;
+    const T* xk = x + k * S;
+    T* dxk = dx + k * S;
+    const T wk = w[k];
+#pragma omp simd
+    for (int64_t i = 0; i < S; ++i) {
+      const T gi = kBroadcast ? gk[0] : gk[i];
+      dxk[i] = rstd * (gi * wk - mean_gw - (xk[i] - mean) * rstd * mean_gwx);
     }
   }
 }
@@ -190,9 +240,9 @@ void row_norm_forward(const Tensor& y, const Tensor& mean, const Tensor& rstd, c
       for (int64_t r = begin; r < end; ++r) {
         const T* xr = xp + r * n;
         T* yr = yp + r * n;
-        const double mu = shape.center ? sum_of(xr, n) / static_cast<double>(n) : 0.0;
-        const double var = squared_deviation_sum(xr, n, mu) / static_cast<double>(n);
-        const T m = static_cast<T>(mu), s = static_cast<T>(1.0 / std::sqrt(var + eps));
+        const T m = shape.center ? static_cast<T>(sum_of(xr, n) / static_cast<double>(n)) : T(0);
+        const double var = squared_deviation_sum(xr, n, m) / static_cast<double>(n);
+        const T s = static_cast<T>(1.0 / std::sqrt(var + eps));
         mean_p[r] = m;
         rstd_p[r] = s;
         const T* wr = w + (r % G) * K;
@@ -232,13 +282,25 @@ void row_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Te
     std::vector<double> partials(want_params ? blocks * 2 * GK : 0, 0.0);
     auto run = [&]<bool kBroadcast>() {
       parallel_for(blocks, 1, [&](int64_t block_begin, int64_t block_end) {
+        // Rows add into T partials (vectorised), flushed into the block's double totals every
+        // kFlushRows rows, so no float partial sums more than kFlushRows terms.
+        constexpr int64_t kFlushRows = 16;
+        std::vector<T> row_partials(want_params ? 2 * GK : 0, T(0));
         for (int64_t j = block_begin; j < block_end; ++j) {
-          double* dw_acc = want_params ? partials.data() + j * 2 * GK : nullptr;
-          for (int64_t r = j * R / blocks; r < (j + 1) * R / blocks; ++r) {
+          double* totals = want_params ? partials.data() + j * 2 * GK : nullptr;
+          const int64_t row_end = (j + 1) * R / blocks;
+          for (int64_t r = j * R / blocks; r < row_end; ++r) {
             const int64_t a = (r % G) * K;
             row_backward<T, kBroadcast>(kBroadcast ? gp : gp + r * n, xp + r * n, dxp ? dxp + r * n : nullptr, w + a,
-                                        dw_acc ? dw_acc + a : nullptr, dw_acc ? dw_acc + GK + a : nullptr, K, S,
-                                        mean_p[r], rstd_p[r], shape.center);
+                                        totals ? row_partials.data() + a : nullptr,
+                                        totals ? row_partials.data() + GK + a : nullptr, K, S, mean_p[r], rstd_p[r],
+                                        shape.center);
+            if (totals && ((r + 1) % kFlushRows == 0 || r + 1 == row_end)) {
+              for (int64_t c = 0; c < 2 * GK; ++c) {
+                totals[c] += static_cast<double>(row_partials[c]);
+                row_partials[c] = T(0);
+              }
+            }
           }
         }
       });
@@ -262,10 +324,10 @@ void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x, co
       for (int64_t c = begin; c < end; ++c) {
         double total = 0;
         for (int64_t b = 0; b < N; ++b) total += sum_of(xp + (b * C + c) * S, S);
-        const double mu = total / count;
+        const T mu = static_cast<T>(total / count);
         double squares = 0;
         for (int64_t b = 0; b < N; ++b) squares += squared_deviation_sum(xp + (b * C + c) * S, S, mu);
-        mean_p[c] = static_cast<T>(mu);
+        mean_p[c] = mu;
         var_p[c] = static_cast<T>(squares / count);
       }
     });
@@ -311,17 +373,18 @@ void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const 
         double sg = 0, sgx = 0;
         for (int64_t b = 0; b < N; ++b) {
           const T* xr = xp + (b * C + c) * S;
-          if (broadcast) {
+          if (broadcast) {  // g is one value: sum(g (x - m)) = g sum(x - m)
             sg += static_cast<double>(gp[0]) * static_cast<double>(S);
-            sgx += static_cast<double>(gp[0]) * (sum_of(xr, S) - static_cast<double>(m) * static_cast<double>(S));
+            sgx += static_cast<double>(gp[0]) * careful_sum<T>(S, [xr, m](int64_t i) { return xr[i] - m; });
             continue;
           }
           const T* gr = gp + (b * C + c) * S;
-#pragma omp simd reduction(+ : sg, sgx)
-          for (int64_t i = 0; i < S; ++i) {
-            sg += gr[i];
-            sgx += gr[i] * (xr[i] - m);
-          }
+          const auto [row_g, row_gx] = careful_sum2<T>(S, [gr, xr, m](int64_t i, T& a, T& b) {
+            a += gr[i];
+            b += gr[i] * (xr[i] - m);
+          });
+          sg += row_g;
+          sgx += row_gx;
         }
         sum_g[c] = sg;
         sum_gx[c] = sgx;
