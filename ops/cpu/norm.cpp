@@ -221,6 +221,49 @@ void apply_channel_map(T* out, const T* x, const T* g, const ChannelMap<T>& map,
     }
   });
 }
+
+// Per-channel totals (a, b) over (N, S) of x: (N, C, S); term(offset, c, a, b) adds the element at
+// flat offset (n*C + c)*S + i of channel c. Channels go to threads; with S > 1 each channel walks
+// its N contiguous runs (Note [Careful sums]); with S == 1 ((N, C) input) a thread walks its
+// column range row by row, so reads stay contiguous, adding into T partials flushed to double.
+template <class T, class Term>
+void channel_sums2(const BatchNormShape& shape, std::vector<double>& total_a, std::vector<double>& total_b,
+                   Term term) {
+  const int64_t N = shape.batch, C = shape.channels, S = shape.inner;
+  total_a.assign(static_cast<size_t>(C), 0.0);
+  total_b.assign(static_cast<size_t>(C), 0.0);
+  if (S > 1) {
+    parallel_for(C, row_grain(shape.count()), [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        for (int64_t b = 0; b < N; ++b) {
+          const int64_t row = (b * C + c) * S;
+          const auto [a, bb] = careful_sum2<T>(S, [&](int64_t i, T& x, T& y) { term(row + i, c, x, y); });
+          total_a[c] += a;
+          total_b[c] += bb;
+        }
+      }
+    });
+    return;
+  }
+  parallel_for(C, row_grain(N), [&](int64_t begin, int64_t end) {
+    constexpr int64_t kFlushRows = 16;
+    const int64_t width = end - begin;
+    std::vector<T> part_a(static_cast<size_t>(width), T(0)), part_b(static_cast<size_t>(width), T(0));
+    T* pa = part_a.data();
+    T* pb = part_b.data();
+    for (int64_t b = 0; b < N; ++b) {
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) term(b * C + begin + j, begin + j, pa[j], pb[j]);
+      if ((b + 1) % kFlushRows == 0 || b + 1 == N) {
+        for (int64_t j = 0; j < width; ++j) {
+          total_a[begin + j] += static_cast<double>(pa[j]);
+          total_b[begin + j] += static_cast<double>(pb[j]);
+          pa[j] = pb[j] = T(0);
+        }
+      }
+    }
+  });
+}
 }  // namespace
 
 // ---------------------------------------------------------------- row norms
@@ -313,13 +356,25 @@ void row_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Te
 
 // ---------------------------------------------------------------- batch norm
 void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x, const BatchNormShape& shape) {
-  // x: (N, C, S) -> mean, var: (C), biased variance
+  // x: (N, C, S) -> mean, var: (C), biased variance (two passes: mean, then squared deviations)
   dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
     const int64_t N = shape.batch, C = shape.channels, S = shape.inner;
     const double count = static_cast<double>(shape.count());
     const T* xp = x.data_ptr<T>();
     T* mean_p = mean.data_ptr<T>();
     T* var_p = var.data_ptr<T>();
+    if (S == 1) {  // (N, C): column sums
+      std::vector<double> sums, unused;
+      channel_sums2<T>(shape, sums, unused, [xp](int64_t k, int64_t, T& a, T&) { a += xp[k]; });
+      for (int64_t c = 0; c < C; ++c) mean_p[c] = static_cast<T>(sums[c] / count);
+      channel_sums2<T>(shape, sums, unused, [xp, mean_p](int64_t k, int64_t c, T& a, T&) {
+        const T d = xp[k] - mean_p[c];
+        a += d * d;
+      });
+      for (int64_t c = 0; c < C; ++c) var_p[c] = static_cast<T>(sums[c] / count);
+      return;
+    }
+    // Both passes over one channel while its (N, S) slab is still in cache.
     parallel_for(C, row_grain(shape.count()), [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         double total = 0;
@@ -356,7 +411,7 @@ void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const 
                          const GradInput& grad, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, const BatchNormShape& shape, bool training) {
   dispatch_floating(x.dtype(), "batch_norm backward", [&]<class T>() {
-    const int64_t N = shape.batch, C = shape.channels, S = shape.inner;
+    const int64_t C = shape.channels;
     const double count = static_cast<double>(shape.count());
     std::vector<T> w_fallback;
     const T* w = param_or(weight, w_fallback, C, T(1));
@@ -364,32 +419,20 @@ void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const 
     const T* xp = x.data_ptr<T>();
     const T* mean_p = mean.data_ptr<T>();
     const T* rstd_p = rstd.data_ptr<T>();
-    // Per channel: sum(g) and sum(g (x - mean)), in double.
-    std::vector<double> sum_g(C), sum_gx(C);
-    const bool broadcast = grad.broadcast;
-    parallel_for(C, row_grain(shape.count()), [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) {
-        const T m = mean_p[c];
-        double sg = 0, sgx = 0;
-        for (int64_t b = 0; b < N; ++b) {
-          const T* xr = xp + (b * C + c) * S;
-          if (broadcast) {  // g is one value: sum(g (x - m)) = g sum(x - m)
-            sg += static_cast<double>(gp[0]) * static_cast<double>(S);
-            sgx += static_cast<double>(gp[0]) * careful_sum<T>(S, [xr, m](int64_t i) { return xr[i] - m; });
-            continue;
-          }
-          const T* gr = gp + (b * C + c) * S;
-          const auto [row_g, row_gx] = careful_sum2<T>(S, [gr, xr, m](int64_t i, T& a, T& b) {
-            a += gr[i];
-            b += gr[i] * (xr[i] - m);
-          });
-          sg += row_g;
-          sgx += row_gx;
-        }
-        sum_g[c] = sg;
-        sum_gx[c] = sgx;
-      }
-    });
+    // Per channel: sum(g) and sum(g (x - mean)).
+    std::vector<double> sum_g, sum_gx;
+    if (grad.broadcast) {
+      const T g0 = gp[0];
+      channel_sums2<T>(shape, sum_g, sum_gx, [xp, mean_p, g0](int64_t k, int64_t c, T& a, T& b) {
+        a += g0;
+        b += g0 * (xp[k] - mean_p[c]);
+      });
+    } else {
+      channel_sums2<T>(shape, sum_g, sum_gx, [gp, xp, mean_p](int64_t k, int64_t c, T& a, T& b) {
+        a += gp[k];
+        b += gp[k] * (xp[k] - mean_p[c]);
+      });
+    }
     if (grad_weight.defined())
       for (int64_t c = 0; c < C; ++c) grad_weight.data_ptr<T>()[c] = static_cast<T>(sum_gx[c] * rstd_p[c]);
     if (grad_bias.defined())
@@ -406,7 +449,7 @@ void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const 
       map.q[c] = training ? static_cast<T>(-wr * sum_g[c] / count) : T(0);
     }
     T* dx = grad_x.data_ptr<T>();
-    if (broadcast) apply_channel_map<T, true, true>(dx, xp, gp, map, shape);
+    if (grad.broadcast) apply_channel_map<T, true, true>(dx, xp, gp, map, shape);
     else apply_channel_map<T, true, false>(dx, xp, gp, map, shape);
   });
 }

@@ -237,6 +237,18 @@ TEST_CASE("batch_norm float32 on a larger batch matches plain ops", "[ops][norm]
   REQUIRE(all_close(out, ref, 1e-4, 1e-4));
   REQUIRE(all_close(x.grad(), xd.grad(), 1e-3, 1e-4));
   REQUIRE(all_close(w.grad(), wd.grad(), 1e-4, 1e-3));
+
+  // (N, C) input takes the column-sum path, split over channel ranges.
+  Tensor x2 = (randn({300, 256}, gen) * 2.0 - 7.0).detach().requires_grad_(true);
+  Tensor g2 = randn({300, 256}, gen);
+  Tensor out2 = batch_norm(x2, Tensor(), Tensor(), Tensor(), Tensor(), true);
+  autograd::backward({out2}, {g2});
+  Tensor x2d = x2.detach().to(DType::f64).requires_grad_(true);
+  Tensor c2 = x2d - mean(x2d, {0}, true);
+  Tensor ref2 = c2 / sqrt(mean(c2 * c2, {0}, true) + 1e-5);
+  autograd::backward({ref2}, {g2.to(DType::f64)});
+  REQUIRE(all_close(out2, ref2, 1e-4, 1e-4));
+  REQUIRE(all_close(x2.grad(), x2d.grad(), 1e-3, 1e-4));
 }
 
 TEST_CASE("norm bad input", "[ops][norm][errors]") {
