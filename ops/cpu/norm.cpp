@@ -205,6 +205,23 @@ struct ChannelMap {
 template <class T, bool kHasGrad, bool kBroadcast>
 void apply_channel_map(T* out, const T* x, const T* g, const ChannelMap<T>& map, const BatchNormShape& shape) {
   const int64_t C = shape.channels, S = shape.inner;
+  if (S == 1) {  // (N, C): vectorise across the channels of each row
+    const T *a = map.a.data(), *m = map.mean.data(), *p = map.p.data(), *q = map.q.data();
+    parallel_for(shape.batch, row_grain(C), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const T* xr = x + b * C;
+        const T* gr = kHasGrad && !kBroadcast ? g + b * C : g;
+        T* o = out + b * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) {
+          T v = a[c] * (xr[c] - m[c]) + q[c];
+          if constexpr (kHasGrad) v += p[c] * (kBroadcast ? gr[0] : gr[c]);
+          o[c] = v;
+        }
+      }
+    });
+    return;
+  }
   parallel_for(shape.batch * C, row_grain(S), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {  // row = (n, c)
       const int64_t c = row % C;
