@@ -4,9 +4,10 @@
 //
 // Row norms run parallel over rows; each row is read from memory once and then re-read from L1
 // (statistics, then normalise). Their weight/bias gradients are column sums over rows: each
-// thread accumulates a private partial in double over a fixed block of rows, and the partials
-// are added in block order, so the result does not depend on scheduling.
-// Batch norm runs parallel over channels for its statistics and over (n, c) rows elsewhere.
+// thread owns a fixed block of rows, adds rows into float partials that it flushes into double
+// every 16 rows, and the block totals are added in block order, so the result does not depend
+// on scheduling. Batch norm runs parallel over channels for its statistics and backward sums
+// (over column ranges for (N, C) input) and over (n, c) rows (or n) for its elementwise maps.
 #include "ops/cpu/norm.h"
 
 #include <algorithm>

@@ -3,9 +3,10 @@
 // Twins: ops/norm.cpp (API, checks, autograd, the differentiable backward used under
 // create_graph), autograd/derivatives/norm.md (formulas).
 //
-// Statistics are accumulated in double for float32 and float64 alike, in two passes over data
-// that is still in cache (mean, then the sum of squared deviations), so a large mean next to a
-// small spread does not cancel.
+// Statistics take two passes over data that is still in cache (mean, then the sum of squared
+// deviations), so a large mean next to a small spread does not cancel, and every sum is a
+// careful one (Note [Careful sums] in ops/cpu/norm.cpp: vectorised float partials over short
+// blocks, totals in double).
 #pragma once
 #include "engine/tensor.h"
 
