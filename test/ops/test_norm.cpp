@@ -87,6 +87,7 @@ TEST_CASE("layer_norm gradients: gradcheck, gradgradcheck, fused vs differentiab
   REQUIRE(gradcheck(f, {x, w, b}));
   REQUIRE(gradcheck(f, {rand64({4, 3}, 4).t(), w, b.expand({4})}));  // transposed input
   REQUIRE(gradcheck(f, {rand64({1, 4}, 5).expand({3, 4}), w, b}));  // expanded input
+  REQUIRE(gradcheck(f, {x, rand64({1}, 22).expand({4}), rand64({8}, 23).slice(0, 0, 8, 2)}));  // strided params
   REQUIRE(gradgradcheck(f, {x, w, b}));
   Tensor x3 = rand64({2, 2, 3}, 6);
   Tensor w3 = rand64({2, 3}, 7);

@@ -48,6 +48,7 @@ TEST_CASE("max_pool2d backward routes gradients to the argmax; double backward",
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradcheck(f, {rand64({2, 3, 6, 5}, 2).transpose(2, 3)}));  // non-contiguous
+  REQUIRE(gradcheck(f, {rand64({1, 1, 5, 6}, 19).expand({2, 3, 5, 6})}));  // expanded: planes share memory
   REQUIRE(gradgradcheck(f, {rand64({1, 2, 5, 6}, 3)}));
 }
 
@@ -95,6 +96,7 @@ TEST_CASE("avg_pool2d: padding, count_include_pad, ceil_mode, divisor_override",
   };
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradcheck(f, {rand64({2, 2, 6, 5}, 7).transpose(2, 3)}));
+  REQUIRE(gradcheck(f, {rand64({2, 1, 5, 1}, 20).expand({2, 2, 5, 6})}));  // broadcast along W
   REQUIRE(gradgradcheck(f, {rand64({1, 2, 5, 6}, 8)}));
 }
 
