@@ -92,6 +92,9 @@ PoolWindows max_windows(const char* op, int64_t in, int64_t k, int64_t s, int64_
   PoolWindows w;
   w.input_size = in;
   w.step = d;
+  w.kernel = k;
+  w.stride = s;
+  w.padding = p;
   for (int64_t o = 0; o < out; ++o) {
     const int64_t start0 = o * s - p;
     int64_t start = start0;
@@ -116,6 +119,9 @@ PoolWindows avg_windows(const char* op, int64_t in, int64_t k, int64_t s, int64_
   const int64_t out = pooled_size(op, in, k, s, p, 1, ceil_mode);
   PoolWindows w;
   w.input_size = in;
+  w.kernel = k;
+  w.stride = s;
+  w.padding = p;
   for (int64_t o = 0; o < out; ++o) {
     const int64_t start0 = o * s - p;
     const int64_t end_padded = std::min(start0 + k, in + p);

@@ -23,6 +23,21 @@ int64_t max_window_elements(const PoolWindows& w) {
 }
 
 int64_t grain_for(int64_t work_per_item) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, work_per_item)); }
+
+// Regular column windows, swept tap by tap: body(ow_begin, ow_end, offset) for each tap j, where
+// outputs [ow_begin, ow_end) read input column ow * stride + offset, which lies inside [0, W).
+// For one output the taps come in increasing column order, so results (ties, NaN) match the
+// window-by-window loop.
+template <class Body>
+void for_each_column_tap(const PoolWindows& cols, Body body) {
+  const int64_t s = cols.stride, W = cols.input_size, OW = cols.output_size();
+  for (int64_t j = 0; j < cols.kernel; ++j) {
+    const int64_t offset = j * cols.step - cols.padding;
+    const int64_t begin = offset >= 0 ? 0 : (-offset + s - 1) / s;
+    const int64_t end = W - 1 - offset < 0 ? 0 : std::min(OW, (W - 1 - offset) / s + 1);
+    if (begin < end) body(begin, end, offset);
+  }
+}
 }  // namespace
 
 void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& x, const PoolWindows& rows,
@@ -43,6 +58,29 @@ void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& x, const
         T* o_row = o + row * OW;
         int64_t* idx_row = idx + row * OW;
         const int64_t h0 = rows.start[oh], h1 = rows.end[oh];
+        if (cols.kernel > 0) {
+          // Regular windows: sweep the output row once per (input row, tap); vectorises.
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            o_row[ow] = -std::numeric_limits<T>::infinity();
+            idx_row[ow] = h0 * W + cols.start[ow];
+          }
+          for (int64_t h = h0; h < h1; h += rows.step) {
+            const T* in_row = plane + h * W;
+            for_each_column_tap(cols, [&](int64_t ow_begin, int64_t ow_end, int64_t offset) {
+              const int64_t s = cols.stride;
+              const int64_t base = h * W + offset;
+#pragma omp simd
+              for (int64_t ow = ow_begin; ow < ow_end; ++ow) {
+                const T v = in_row[ow * s + offset];
+                const T current = o_row[ow];
+                const bool take = (v > current) | (v != v);  // a NaN wins, as in PyTorch (the last one)
+                o_row[ow] = take ? v : current;
+                idx_row[ow] = take ? base + ow * s : idx_row[ow];
+              }
+            });
+          }
+          continue;
+        }
         for (int64_t ow = 0; ow < OW; ++ow) {
           const int64_t w0 = cols.start[ow], w1 = cols.end[ow];
           T best = -std::numeric_limits<T>::infinity();
@@ -77,11 +115,25 @@ void avg_pool2d(const Tensor& out, const Tensor& x, const PoolWindows& rows, con
       for (int64_t row = begin; row < end; ++row) {  // row = (b, oh)
         const int64_t b = row / OH, oh = row % OH;
         const T* plane = in + b * H * W;
+        T* o_row = o + row * OW;
+        if (cols.kernel > 0) {  // regular windows: accumulate the output row tap by tap
+          std::fill(o_row, o_row + OW, T(0));
+          for (int64_t h = rows.start[oh]; h < rows.end[oh]; h += rows.step) {
+            const T* in_row = plane + h * W;
+            for_each_column_tap(cols, [&](int64_t ow_begin, int64_t ow_end, int64_t offset) {
+              const int64_t s = cols.stride;
+#pragma omp simd
+              for (int64_t ow = ow_begin; ow < ow_end; ++ow) o_row[ow] += in_row[ow * s + offset];
+            });
+          }
+          for (int64_t ow = 0; ow < OW; ++ow) o_row[ow] = static_cast<T>(o_row[ow] * (rows.scale[oh] * cols.scale[ow]));
+          continue;
+        }
         for (int64_t ow = 0; ow < OW; ++ow) {
           T total = 0;
           for (int64_t h = rows.start[oh]; h < rows.end[oh]; h += rows.step)
             for (int64_t w = cols.start[ow]; w < cols.end[ow]; w += cols.step) total += plane[h * W + w];
-          o[row * OW + ow] = static_cast<T>(total * (rows.scale[oh] * cols.scale[ow]));
+          o_row[ow] = static_cast<T>(total * (rows.scale[oh] * cols.scale[ow]));
         }
       }
     });
@@ -103,8 +155,21 @@ void avg_pool2d_adjoint(const Tensor& grad_input, const Tensor& grad, const Pool
         T* plane = gi + b * H * W;
         std::fill(plane, plane + H * W, T(0));
         for (int64_t oh = 0; oh < OH; ++oh) {
+          const T* g_row = g + (b * OH + oh) * OW;
+          if (cols.kernel > 0) {  // regular windows: one tap spreads to distinct columns
+            for (int64_t h = rows.start[oh]; h < rows.end[oh]; h += rows.step) {
+              T* gi_row = plane + h * W;
+              const double row_scale = rows.scale[oh];
+              for_each_column_tap(cols, [&](int64_t ow_begin, int64_t ow_end, int64_t offset) {
+                const int64_t s = cols.stride;
+                for (int64_t ow = ow_begin; ow < ow_end; ++ow)
+                  gi_row[ow * s + offset] += static_cast<T>(g_row[ow] * (row_scale * cols.scale[ow]));
+              });
+            }
+            continue;
+          }
           for (int64_t ow = 0; ow < OW; ++ow) {
-            const T v = static_cast<T>(g[(b * OH + oh) * OW + ow] * (rows.scale[oh] * cols.scale[ow]));
+            const T v = static_cast<T>(g_row[ow] * (rows.scale[oh] * cols.scale[ow]));
             for (int64_t h = rows.start[oh]; h < rows.end[oh]; h += rows.step)
               for (int64_t w = cols.start[ow]; w < cols.end[ow]; w += cols.step) plane[h * W + w] += v;
           }

@@ -17,6 +17,10 @@ struct PoolWindows {
   std::vector<double> scale;
   int64_t step = 1;
   int64_t input_size = 0;
+  // Regular windows (max/avg pool, not adaptive) also give their rule, which lets the kernels
+  // sweep whole output rows per tap: window o has taps o * stride - padding + j * step, j < kernel.
+  // kernel == 0 marks irregular (adaptive) windows.
+  int64_t kernel = 0, stride = 1, padding = 0;
   int64_t output_size() const { return static_cast<int64_t>(start.size()); }
 };
 
