@@ -25,9 +25,6 @@ struct PoolGeometry {
   PoolWindows rows, cols;
   int64_t plane_dims = 2;
 
-  Shape plane_input_shape() const {
-    return plane_dims == 1 ? Shape{cols.input_size} : Shape{rows.input_size, cols.input_size};
-  }
   Shape plane_output_shape() const {
     return plane_dims == 1 ? Shape{cols.output_size()} : Shape{rows.output_size(), cols.output_size()};
   }
