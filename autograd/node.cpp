@@ -24,16 +24,21 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   auto impl = leaf.lock();
   if (!impl) return {};  // the parameter is gone; nothing to accumulate into
   Tensor self(impl);
-  Tensor incoming = grads.at(0);
+  Tensor incoming = std::move(grads.at(0));
   EMBER_CHECK(incoming.sizes() == self.sizes(),
               "backward: gradient {} reaching leaf {} has the wrong shape (a backward formula is wrong)",
               incoming.describe(), self.describe());
   if (incoming.dtype() != self.dtype()) incoming = incoming.to(self.dtype());
   AutogradMeta& meta = autograd_meta(self);
-  if (!create_graph) incoming = incoming.detach();
+  // A gradient nobody else holds (its handle and its storage have one owner each, and it has no
+  // history) can become .grad as it is; anything shared is cloned, so .grad never aliases a tensor
+  // used elsewhere and an in-place zero_grad is safe. PyTorch steals the buffer the same way.
+  const bool sole_owner = !create_graph && incoming.impl_ptr().use_count() == 1 &&
+                          incoming.storage().use_count() == 1 && !incoming.impl().is_view &&
+                          incoming.is_contiguous() && !incoming.requires_grad();
+  if (!create_graph && !sole_owner) incoming = incoming.detach();
   if (!meta.grad.defined()) {
-    // Clone so that .grad never aliases a tensor used elsewhere (in-place zero_grad is safe).
-    meta.grad = create_graph ? incoming : incoming.clone();
+    meta.grad = (create_graph || sole_owner) ? incoming : incoming.clone();
   } else {
     // Out of place: the old .grad may be aliased by the user (or by a graph when create_graph).
     Tensor previous = create_graph ? meta.grad : meta.grad.detach();

@@ -1,6 +1,8 @@
 #include "engine/storage.h"
 
 #include <atomic>
+#include <sys/mman.h>
+
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -14,8 +16,13 @@ size_t cpu_bytes_allocated() { return g_cpu_bytes.load(); }
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   EMBER_CHECK(device.is_cpu(), "allocate: device {} is not available (the CUDA backend is not built yet)",
               device.str());
-  const size_t rounded = ((nbytes + 63) / 64) * 64;
-  data_ = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  // Large blocks are 2 MiB-aligned and asked to use transparent huge pages: first-touching a
+  // 12 MB activation costs ~15 ms with 4 KiB pages and ~1.5 ms with huge pages.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t alignment = nbytes >= kHugePage ? kHugePage : 64;
+  const size_t rounded = ((nbytes + alignment - 1) / alignment) * alignment;
+  data_ = rounded ? std::aligned_alloc(alignment, rounded) : nullptr;
+  if (data_ && alignment == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);
   EMBER_CHECK(rounded == 0 || data_ != nullptr, "allocate: out of memory asking for {} bytes", nbytes);
   g_cpu_bytes += nbytes_;
   deleter_ = [nbytes](void* p) {
