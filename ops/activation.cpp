@@ -38,14 +38,14 @@ Tensor activation(const char* name, const Tensor& x, cpu::Activation kind, const
                   CompositeBackward composite) {
   check_activation_input(name, x);
   Tensor out = empty(x.sizes(), x.dtype());
-  cpu::activation_forward(out, x, kind, params);
+  cpu::activation_forward(name, out, x, kind, params);
   record_backward(name, {x}, {out}, {x},
-                  [kind, params, composite = std::move(composite)](BackwardContext& ctx) -> TensorList {
+                  [name, kind, params, composite = std::move(composite)](BackwardContext& ctx) -> TensorList {
                     const Tensor& g = ctx.grad(0);
                     const Tensor& input = ctx.saved(0);
                     if (ctx.create_graph()) return {composite(g, input)};
                     Tensor grad_input = empty(input.sizes(), input.dtype());
-                    cpu::activation_backward(grad_input, g, input, kind, params);
+                    cpu::activation_backward(name, grad_input, g, input, kind, params);
                     return {grad_input};
                   });
   return out;

@@ -58,13 +58,13 @@ Tensor output_saving_activation(const char* name, const Tensor& x, cpu::Activati
   check_cpu(name, {&x});
   const DType dtype = float_dtype_for(x.dtype());
   Tensor out = empty(x.sizes(), dtype);
-  cpu::activation_forward(out, x.to(dtype), kind, {});
-  record_backward(name, {x}, {out}, {out}, [kind, composite_backward](BackwardContext& ctx) -> TensorList {
+  cpu::activation_forward(name, out, x.to(dtype), kind, {});
+  record_backward(name, {x}, {out}, {out}, [name, kind, composite_backward](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& y = ctx.saved(0);
     if (ctx.create_graph()) return {composite_backward(g, y)};
     Tensor grad_input = empty(y.sizes(), y.dtype());
-    cpu::activation_backward(grad_input, g.to(y.dtype()), y, kind, {});
+    cpu::activation_backward(name, grad_input, g.to(y.dtype()), y, kind, {});
     return {grad_input};
   });
   return out;

@@ -158,15 +158,16 @@ template <class T, class F> void visit(Activation kind, const ActivationParams& 
 
 bool backward_uses_output(Activation kind) { return kind == Activation::sigmoid || kind == Activation::tanh; }
 
-void activation_forward(const Tensor& out, const Tensor& x, Activation kind, const ActivationParams& params) {
-  dispatch_floating(out.dtype(), "activation", [&]<class T>() {
+void activation_forward(const char* op, const Tensor& out, const Tensor& x, Activation kind,
+                        const ActivationParams& params) {
+  dispatch_floating(out.dtype(), op, [&]<class T>() {
     visit<T>(kind, params, [&](auto fn) { unary_kernel<T>(out, x, [fn](T v) { return fn.fwd(v); }); });
   });
 }
 
-void activation_backward(const Tensor& grad_input, const Tensor& grad_output, const Tensor& saved, Activation kind,
-                         const ActivationParams& params) {
-  dispatch_floating(grad_input.dtype(), "activation_backward", [&]<class T>() {
+void activation_backward(const char* op, const Tensor& grad_input, const Tensor& grad_output, const Tensor& saved,
+                         Activation kind, const ActivationParams& params) {
+  dispatch_floating(grad_input.dtype(), op, [&]<class T>() {
     visit<T>(kind, params, [&](auto fn) {
       binary_kernel<T>(grad_input, grad_output, saved, [fn](T g, T v) { return fn.bwd(g, v); });
     });

@@ -23,11 +23,12 @@ struct ActivationParams {
 // Whether the backward of `kind` reads the forward output (sigmoid, tanh) rather than the input.
 bool backward_uses_output(Activation kind);
 
-// out = f(x); out and x share a floating dtype.
-void activation_forward(const Tensor& out, const Tensor& x, Activation kind, const ActivationParams& params);
+// out = f(x); out and x share a floating dtype. `op` names the op in dtype errors.
+void activation_forward(const char* op, const Tensor& out, const Tensor& x, Activation kind,
+                        const ActivationParams& params);
 // grad_input = grad_output * f'(x)  (f' written from the output for sigmoid and tanh: `saved` is
 // then the forward output). All three share one floating dtype; grad_output and saved broadcast.
-void activation_backward(const Tensor& grad_input, const Tensor& grad_output, const Tensor& saved, Activation kind,
-                         const ActivationParams& params);
+void activation_backward(const char* op, const Tensor& grad_input, const Tensor& grad_output, const Tensor& saved,
+                         Activation kind, const ActivationParams& params);
 
 }  // namespace ember::cpu
