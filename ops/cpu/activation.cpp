@@ -17,37 +17,37 @@ namespace {
 
 // Written as `x < 0 ? 0 : x` (not `x > 0 ? x : 0`) so NaN propagates, as torch.relu does.
 template <class T> struct Relu {
-  T fwd(T x) const { return x < T(0) ? T(0) : x; }
-  T bwd(T g, T x) const { return x > T(0) ? g : T(0); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x < T(0) ? T(0) : x; }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x > T(0) ? g : T(0); }
 };
 
 template <class T> struct Hardtanh {  // also relu6 = hardtanh(0, 6)
   T lo, hi;
-  T fwd(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
-  T bwd(T g, T x) const { return (x > lo && x < hi) ? g : T(0); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return (x > lo && x < hi) ? g : T(0); }
 };
 
 template <class T> struct LeakyRelu {
   T slope;
-  T fwd(T x) const { return x > T(0) ? x : x * slope; }
-  T bwd(T g, T x) const { return x > T(0) ? g : g * slope; }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x > T(0) ? x : x * slope; }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x > T(0) ? g : g * slope; }
 };
 
 // elu and selu: scale * (x > 0 ? x : alpha * (exp(x) - 1)).
 template <class T> struct Elu {
   T alpha, scale;
-  T fwd(T x) const { return x > T(0) ? scale * x : scale * alpha * std::expm1(x); }
-  T bwd(T g, T x) const { return x > T(0) ? g * scale : g * scale * alpha * std::exp(x); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x > T(0) ? scale * x : scale * alpha * math::fast_expm1(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x > T(0) ? g * scale : g * scale * alpha * math::fast_exp(x); }
 };
 
 // gelu(x) = x * Phi(x), Phi the standard normal CDF.
 template <class T> struct Gelu {
   static constexpr T kInvSqrt2 = T(0.70710678118654752440);
   static constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
-  T fwd(T x) const { return T(0.5) * x * (T(1) + std::erf(x * kInvSqrt2)); }
-  T bwd(T g, T x) const {
-    const T cdf = T(0.5) * (T(1) + std::erf(x * kInvSqrt2));
-    const T pdf = kInvSqrt2Pi * std::exp(T(-0.5) * x * x);
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return T(0.5) * x * (T(1) + math::fast_erf(x * kInvSqrt2)); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
+    const T cdf = T(0.5) * (T(1) + math::fast_erf(x * kInvSqrt2));
+    const T pdf = kInvSqrt2Pi * math::fast_exp(T(-0.5) * x * x);
     return g * (cdf + x * pdf);
   }
 };
@@ -56,57 +56,57 @@ template <class T> struct Gelu {
 template <class T> struct GeluTanh {
   static constexpr T kSqrt2OverPi = T(0.79788456080286535588);
   static constexpr T kCoeff = T(0.044715);
-  T fwd(T x) const { return T(0.5) * x * (T(1) + std::tanh(kSqrt2OverPi * (x + kCoeff * x * x * x))); }
-  T bwd(T g, T x) const {
-    const T t = std::tanh(kSqrt2OverPi * (x + kCoeff * x * x * x));
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return T(0.5) * x * (T(1) + math::fast_tanh(kSqrt2OverPi * (x + kCoeff * x * x * x))); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
+    const T t = math::fast_tanh(kSqrt2OverPi * (x + kCoeff * x * x * x));
     const T inner_grad = kSqrt2OverPi * (T(1) + T(3) * kCoeff * x * x);
     return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_grad);
   }
 };
 
 template <class T> struct Silu {
-  T fwd(T x) const { return x * math::sigmoid(x); }
-  T bwd(T g, T x) const {
-    const T s = math::sigmoid(x);
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x * math::fast_sigmoid(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
+    const T s = math::fast_sigmoid(x);
     return g * s * (T(1) + x * (T(1) - s));
   }
 };
 
-// mish(x) = x tanh(softplus(x)); log1p(exp(x)) overflows to inf for large x, and tanh(inf) = 1.
+// mish(x) = x tanh(softplus(x)), with tanh(softplus) in closed form (math::tanh_softplus).
 template <class T> struct Mish {
-  T fwd(T x) const { return x * std::tanh(std::log1p(std::exp(x))); }
-  T bwd(T g, T x) const {
-    const T t = std::tanh(std::log1p(std::exp(x)));
-    return g * (t + x * math::sigmoid(x) * (T(1) - t * t));
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x * math::tanh_softplus(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
+    const T t = math::tanh_softplus(x);
+    return g * (t + x * math::fast_sigmoid(x) * (T(1) - t * t));
   }
 };
 
 // softplus(x) = log(1 + exp(beta x)) / beta, linear where beta x > threshold (as PyTorch).
 template <class T> struct Softplus {
   T beta, threshold;
-  T fwd(T x) const { return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta; }
-  T bwd(T g, T x) const { return x * beta > threshold ? g : g * math::sigmoid(x * beta); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta; }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x * beta > threshold ? g : g * math::sigmoid(x * beta); }
 };
 
 template <class T> struct Hardswish {
-  T fwd(T x) const {
+  EMBER_ALWAYS_INLINE T fwd(T x) const {
     const T r6 = x + T(3) < T(0) ? T(0) : (x + T(3) > T(6) ? T(6) : x + T(3));
     return x * r6 / T(6);
   }
-  T bwd(T g, T x) const { return x < T(-3) ? T(0) : (x <= T(3) ? g * (x / T(3) + T(0.5)) : g); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x < T(-3) ? T(0) : (x <= T(3) ? g * (x / T(3) + T(0.5)) : g); }
 };
 
 template <class T> struct Hardsigmoid {
-  T fwd(T x) const {
+  EMBER_ALWAYS_INLINE T fwd(T x) const {
     const T r6 = x + T(3) < T(0) ? T(0) : (x + T(3) > T(6) ? T(6) : x + T(3));
     return r6 / T(6);
   }
-  T bwd(T g, T x) const { return (x > T(-3) && x < T(3)) ? g / T(6) : T(0); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return (x > T(-3) && x < T(3)) ? g / T(6) : T(0); }
 };
 
 template <class T> struct Softsign {
-  T fwd(T x) const { return x / (T(1) + std::fabs(x)); }
-  T bwd(T g, T x) const {
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return x / (T(1) + std::fabs(x)); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
     const T d = T(1) + std::fabs(x);
     return g / (d * d);
   }
@@ -114,18 +114,18 @@ template <class T> struct Softsign {
 
 // log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for either sign.
 template <class T> struct Logsigmoid {
-  T fwd(T x) const { return (x < T(0) ? x : T(0)) - std::log1p(std::exp(-std::fabs(x))); }
-  T bwd(T g, T x) const { return g * math::sigmoid(-x); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return (x < T(0) ? x : T(0)) - std::log1p(std::exp(-std::fabs(x))); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return g * math::sigmoid(-x); }
 };
 
 // sigmoid and tanh: backward from the output y.
 template <class T> struct Sigmoid {
-  T fwd(T x) const { return math::sigmoid(x); }
-  T bwd(T g, T y) const { return g * y * (T(1) - y); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return math::fast_sigmoid(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T y) const { return g * y * (T(1) - y); }
 };
 template <class T> struct Tanh {
-  T fwd(T x) const { return std::tanh(x); }
-  T bwd(T g, T y) const { return g * (T(1) - y * y); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return math::fast_tanh(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T y) const { return g * (T(1) - y * y); }
 };
 
 // SELU's constants (Klambauer et al. 2017), as in torch.nn.functional.selu.
@@ -161,7 +161,7 @@ bool backward_uses_output(Activation kind) { return kind == Activation::sigmoid 
 void activation_forward(const char* op, const Tensor& out, const Tensor& x, Activation kind,
                         const ActivationParams& params) {
   dispatch_floating(out.dtype(), op, [&]<class T>() {
-    visit<T>(kind, params, [&](auto fn) { map_unary<T>(out, x, [fn](T v) { return fn.fwd(v); }); });
+    visit<T>(kind, params, [&](auto fn) { map_unary<T>(out, x, [fn](T v) EMBER_ALWAYS_INLINE { return fn.fwd(v); }); });
   });
 }
 
@@ -169,7 +169,7 @@ void activation_backward(const char* op, const Tensor& grad_input, const Tensor&
                          Activation kind, const ActivationParams& params) {
   dispatch_floating(grad_input.dtype(), op, [&]<class T>() {
     visit<T>(kind, params, [&](auto fn) {
-      map_binary<T>(grad_input, grad_output, saved, [fn](T g, T v) { return fn.bwd(g, v); });
+      map_binary<T>(grad_input, grad_output, saved, [fn](T g, T v) EMBER_ALWAYS_INLINE { return fn.bwd(g, v); });
     });
   });
 }

@@ -3,13 +3,20 @@
 // conventions where they differ from C's (sign of NaN is 0, remainder takes the divisor's sign).
 // Everything is branch-light and inline so the contiguous loops in ops/cpu/loops.h stay simple.
 #pragma once
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
+// Forced inlining: in kernel files with dozens of instantiations GCC's inliner budget runs out,
+// and one out-of-line call in a loop body is enough to stop vectorisation.
+#define EMBER_ALWAYS_INLINE __attribute__((always_inline))
+#define EMBER_MATH_INLINE inline EMBER_ALWAYS_INLINE
+
 namespace ember::cpu::math {
 
-template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+template <class T> EMBER_MATH_INLINE T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
 // abs without the unsigned "always false" comparison; fabs for floats keeps -0.0 -> +0.0.
 template <class T> inline T abs(T v) {
@@ -93,6 +100,79 @@ template <class T> inline T erfinv(T y) {
   const T two_over_sqrt_pi = T(1.128379167095512573896158903121545172);
   for (int step = 0; step < 2; ++step) x -= (std::erf(x) - y) / (two_over_sqrt_pi * std::exp(-x * x));
   return x;
+}
+
+// ---- Vectorisable float32 exp, tanh and erf for the activation kernels ----
+// glibc's expf/tanhf/erff are opaque calls, so a loop using them stays scalar (tanhf alone costs
+// ~30 ns). These are branch-free polynomial versions GCC turns into SIMD code: Cephes' expf
+// (about 1 ulp), Cephes' tanhf polynomial near 0 with 1 - 2/(e^2|x| + 1) elsewhere, and the
+// Abramowitz-Stegun 7.1.26 erf (absolute error 1.5e-7, the formula PyTorch's AVX2 erf uses).
+// The fast_* templates use them for float and keep <cmath> for double, which serves gradcheck
+// and references.
+
+EMBER_MATH_INLINE float exp_f32(float x) {
+  constexpr float kMax = 88.72283935546875f;  // log(FLT_MAX): above it the result is +inf
+  constexpr float kMin = -104.0f;             // below it the result rounds to 0
+  const float xc = x < kMin ? kMin : (x > kMax ? kMax : x);
+  // x = n ln2 + r with |r| <= ln2 / 2; ln2 split in two parts so n * ln2 is exact enough.
+  // 1.5 * 2^23 added and removed rounds to the nearest integer with plain arithmetic.
+  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+                    1.6666665459e-1f) * r + 5.0000001201e-1f) * r * r + r + 1.0f;
+  // 2^n in two factors: n spans [-150, 128], each half fits a normal float's exponent, and
+  // the product rounds to denormals and overflows to inf exactly where the true value does.
+  const int32_t n_total = static_cast<int32_t>(n);
+  const int32_t n_low = n_total >> 1;
+  const int32_t n_high = n_total - n_low;
+  const float y = p * std::bit_cast<float>((n_low + 127) << 23) * std::bit_cast<float>((n_high + 127) << 23);
+  return std::isnan(x) ? x : (x > kMax ? std::numeric_limits<float>::infinity() : (x < kMin ? 0.0f : y));
+}
+
+EMBER_MATH_INLINE float tanh_f32(float x) {
+  const float a = std::fabs(x);
+  const float z = x * x;
+  const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                        1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+  const float large = 1.0f - 2.0f / (exp_f32(2.0f * a) + 1.0f);  // tanh(|x|)
+  return a < 0.625f ? small : (x < 0.0f ? -large : large);
+}
+
+EMBER_MATH_INLINE float erf_f32(float x) {
+  const float a = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float erf_abs = 1.0f - poly * exp_f32(-a * a);
+  return x < 0.0f ? -erf_abs : erf_abs;
+}
+
+template <class T> EMBER_MATH_INLINE T fast_exp(T x) {
+  if constexpr (std::is_same_v<T, float>) return exp_f32(x);
+  else return std::exp(x);
+}
+// exp(x) - 1; the float path loses relative (not absolute) accuracy near 0, as PyTorch's
+// vectorised elu does.
+template <class T> EMBER_MATH_INLINE T fast_expm1(T x) {
+  if constexpr (std::is_same_v<T, float>) return exp_f32(x) - 1.0f;
+  else return std::expm1(x);
+}
+template <class T> EMBER_MATH_INLINE T fast_tanh(T x) {
+  if constexpr (std::is_same_v<T, float>) return tanh_f32(x);
+  else return std::tanh(x);
+}
+template <class T> EMBER_MATH_INLINE T fast_erf(T x) {
+  if constexpr (std::is_same_v<T, float>) return erf_f32(x);
+  else return std::erf(x);
+}
+template <class T> EMBER_MATH_INLINE T fast_sigmoid(T x) { return T(1) / (T(1) + fast_exp(-x)); }
+
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2): one exp instead of exp, log1p and
+// tanh, no cancellation, and exactly 1 (to working precision) past x = 20.
+template <class T> EMBER_MATH_INLINE T tanh_softplus(T x) {
+  const T e = fast_exp(x);
+  const T n = e * (e + T(2));
+  return x > T(20) ? T(1) : n / (n + T(2));
 }
 
 }  // namespace ember::cpu::math

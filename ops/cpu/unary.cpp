@@ -43,7 +43,7 @@ namespace {
 // Float-only ops: calls run(scalar_function) with the function for `op`.
 template <class T, class Run> void with_float_op(UnaryOp op, Run&& run) {
   switch (op) {
-    case UnaryOp::exp: return run([](T v) { return std::exp(v); });
+    case UnaryOp::exp: return run([](T v) EMBER_ALWAYS_INLINE { return math::fast_exp(v); });
     case UnaryOp::expm1: return run([](T v) { return std::expm1(v); });
     case UnaryOp::log: return run([](T v) { return std::log(v); });
     case UnaryOp::log1p: return run([](T v) { return std::log1p(v); });

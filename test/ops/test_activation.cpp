@@ -201,3 +201,16 @@ TEST_CASE("activations reject bad input", "[ops][activation][errors]") {
   REQUIRE_THROWS_OP(glu(zeros({})), "glu");
   REQUIRE_THROWS_OP(glu(i), "glu");
 }
+
+TEST_CASE("float32 activations built on the polynomial exp/erf/tanh stay accurate", "[ops][activation]") {
+  Tensor x = linspace(-12.0, 12.0, 24001);
+  std::vector<double> vx = values(x);
+  for (const auto& c : cases()) {
+    INFO(c.name);
+    std::vector<double> vy = values(c.op(x));
+    for (size_t k = 0; k < vx.size(); ++k) {
+      const double expected = c.reference(vx[k]);
+      REQUIRE(std::fabs(vy[k] - expected) <= 1e-6 * std::fabs(expected) + 1e-7 * std::max(1.0, std::fabs(vx[k])));
+    }
+  }
+}
