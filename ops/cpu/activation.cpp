@@ -84,8 +84,13 @@ template <class T> struct Mish {
 // softplus(x) = log(1 + exp(beta x)) / beta, linear where beta x > threshold (as PyTorch).
 template <class T> struct Softplus {
   T beta, threshold;
-  EMBER_ALWAYS_INLINE T fwd(T x) const { return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta; }
-  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x * beta > threshold ? g : g * math::sigmoid(x * beta); }
+  // log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow, vectorisable.
+  EMBER_ALWAYS_INLINE T fwd(T x) const {
+    const T z = x * beta;
+    const T smooth = ((z > T(0) ? z : T(0)) + math::log1p_exp_neg_abs(z)) / beta;  // unconditional: no branch
+    return z > threshold ? x : smooth;
+  }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return x * beta > threshold ? g : g * math::fast_sigmoid(x * beta); }
 };
 
 template <class T> struct Hardswish {
@@ -114,8 +119,8 @@ template <class T> struct Softsign {
 
 // log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for either sign.
 template <class T> struct Logsigmoid {
-  EMBER_ALWAYS_INLINE T fwd(T x) const { return (x < T(0) ? x : T(0)) - std::log1p(std::exp(-std::fabs(x))); }
-  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return g * math::sigmoid(-x); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const { return (x < T(0) ? x : T(0)) - math::log1p_exp_neg_abs(x); }
+  EMBER_ALWAYS_INLINE T bwd(T g, T x) const { return g * math::fast_sigmoid(-x); }
 };
 
 // sigmoid and tanh: backward from the output y.

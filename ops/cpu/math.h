@@ -127,7 +127,11 @@ EMBER_MATH_INLINE float exp_f32(float x) {
   const int32_t n_low = n_total >> 1;
   const int32_t n_high = n_total - n_low;
   const float y = p * std::bit_cast<float>((n_low + 127) << 23) * std::bit_cast<float>((n_high + 127) << 23);
-  return std::isnan(x) ? x : (x > kMax ? std::numeric_limits<float>::infinity() : (x < kMin ? 0.0f : y));
+  // One select per statement (and x != x for NaN): GCC's if-conversion gives up on the nested
+  // form once exp is combined with log in one loop body.
+  float result = x > kMax ? std::numeric_limits<float>::infinity() : y;
+  result = x < kMin ? 0.0f : result;
+  return x != x ? x : result;
 }
 
 EMBER_MATH_INLINE float tanh_f32(float x) {
@@ -145,6 +149,39 @@ EMBER_MATH_INLINE float erf_f32(float x) {
   const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
   const float erf_abs = 1.0f - poly * exp_f32(-a * a);
   return x < 0.0f ? -erf_abs : erf_abs;
+}
+
+// Natural log for positive normal floats (Cephes logf): x = 2^e m with m in [sqrt(1/2), sqrt(2)),
+// log(m) by a degree-9 polynomial in m - 1.
+EMBER_MATH_INLINE float log_f32(float x) {
+  const int32_t bits = std::bit_cast<int32_t>(x);
+  float e = static_cast<float>(((bits >> 23) & 0xff) - 126);
+  float m = std::bit_cast<float>((bits & 0x007fffff) | 0x3f000000);  // in [0.5, 1)
+  const bool small_mantissa = m < 0.707106781186547524f;
+  e = small_mantissa ? e - 1.0f : e;
+  m = small_mantissa ? m + m - 1.0f : m - 1.0f;
+  const float z = m * m;
+  float y = ((((((((7.0376836292e-2f * m - 1.1514610310e-1f) * m + 1.1676998740e-1f) * m - 1.2420140846e-1f) * m +
+                 1.4249322787e-1f) * m - 1.6668057665e-1f) * m + 2.0000714765e-1f) * m - 2.4999993993e-1f) * m +
+            3.3333331174e-1f) * m * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  return m + y + 0.693359375f * e;
+}
+
+// log(1 + exp(-|x|)), the non-linear part of softplus and logsigmoid. For float, log1p(u) is
+// log(w) * u / (w - 1) with w = 1 + u, which cancels the rounding of w (Goldberg's trick).
+template <class T> EMBER_MATH_INLINE T log1p_exp_neg_abs(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float u = exp_f32(-std::fabs(x));  // in (0, 1]
+    const float w = 1.0f + u;
+    // Both sides computed without a possibly-trapping division by 0, so GCC can select instead of branch.
+    const float safe_denominator = w == 1.0f ? 1.0f : w - 1.0f;
+    const float corrected = log_f32(w) * u / safe_denominator;
+    return w == 1.0f ? u : corrected;
+  } else {
+    return std::log1p(std::exp(-std::fabs(x)));
+  }
 }
 
 template <class T> EMBER_MATH_INLINE T fast_exp(T x) {
