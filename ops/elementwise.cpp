@@ -183,8 +183,8 @@ Tensor pow(const Tensor& base, double exponent) {
   const bool integral_exponent = exponent == std::trunc(exponent);
   const DType dtype = promote_with_scalar(base.dtype(), !integral_exponent || is_floating(base.dtype()));
   EMBER_CHECK(dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(), exponent);
-  EMBER_CHECK(is_floating(dtype) || exponent >= 0, "pow: integers to negative integer powers are not allowed ({} ** {})",
-              base.describe(), exponent);
+  EMBER_CHECK(is_floating(dtype) || exponent >= 0,
+              "pow: integers to negative integer powers are not allowed ({} ** {})", base.describe(), exponent);
   Tensor out = empty(base.sizes(), dtype);
   cpu::pow_scalar(out, base.to(dtype), exponent);
   record_backward("pow", {base}, {out}, {base}, [exponent](BackwardContext& ctx) -> TensorList {

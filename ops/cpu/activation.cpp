@@ -56,7 +56,9 @@ template <class T> struct Gelu {
 template <class T> struct GeluTanh {
   static constexpr T kSqrt2OverPi = T(0.79788456080286535588);
   static constexpr T kCoeff = T(0.044715);
-  EMBER_ALWAYS_INLINE T fwd(T x) const { return T(0.5) * x * (T(1) + math::fast_tanh(kSqrt2OverPi * (x + kCoeff * x * x * x))); }
+  EMBER_ALWAYS_INLINE T fwd(T x) const {
+    return T(0.5) * x * (T(1) + math::fast_tanh(kSqrt2OverPi * (x + kCoeff * x * x * x)));
+  }
   EMBER_ALWAYS_INLINE T bwd(T g, T x) const {
     const T t = math::fast_tanh(kSqrt2OverPi * (x + kCoeff * x * x * x));
     const T inner_grad = kSqrt2OverPi * (T(1) + T(3) * kCoeff * x * x);

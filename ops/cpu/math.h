@@ -146,7 +146,8 @@ EMBER_MATH_INLINE float tanh_f32(float x) {
 EMBER_MATH_INLINE float erf_f32(float x) {
   const float a = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * a);
-  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
   const float erf_abs = 1.0f - poly * exp_f32(-a * a);
   return x < 0.0f ? -erf_abs : erf_abs;
 }

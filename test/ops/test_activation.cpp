@@ -40,7 +40,8 @@ std::vector<ActivationCase> cases() {
          return 0.5 * v * (1 + std::tanh(std::sqrt(2 / 3.14159265358979323846) * (v + 0.044715 * v * v * v)));
        }},
       {"silu", [](const Tensor& x) { return silu(x); }, [](double v) { return v * sigmoid_ref(v); }},
-      {"mish", [](const Tensor& x) { return mish(x); }, [](double v) { return v * std::tanh(std::log(1 + std::exp(v))); }},
+      {"mish", [](const Tensor& x) { return mish(x); },
+       [](double v) { return v * std::tanh(std::log(1 + std::exp(v))); }},
       {"softplus", [](const Tensor& x) { return softplus(x, 2.0, 6.0); },
        [](double v) { return 2 * v > 6 ? v : std::log(1 + std::exp(2 * v)) / 2; }},
       {"hardswish", [](const Tensor& x) { return hardswish(x); },
