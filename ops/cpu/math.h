@@ -170,6 +170,23 @@ EMBER_MATH_INLINE float log_f32(float x) {
   return m + y + 0.693359375f * e;
 }
 
+// log over the whole float range: denormals are scaled into the normal range first, and 0, negative
+// numbers, inf and NaN get IEEE results (-inf, NaN, inf, NaN) by selects.
+EMBER_MATH_INLINE float log_f32_full(float x) {
+  const bool denormal = x < 1.17549435e-38f;
+  const float scaled = denormal ? x * 8388608.0f : x;  // * 2^23
+  const float y = log_f32(scaled) - (denormal ? 15.9423851528787f : 0.0f);  // 23 ln 2
+  float result = x < 0.0f ? std::numeric_limits<float>::quiet_NaN() : y;
+  result = x == 0.0f ? -std::numeric_limits<float>::infinity() : result;
+  result = x == std::numeric_limits<float>::infinity() ? x : result;
+  return x != x ? x : result;
+}
+
+template <class T> EMBER_MATH_INLINE T fast_log(T x) {
+  if constexpr (std::is_same_v<T, float>) return log_f32_full(x);
+  else return std::log(x);
+}
+
 // log(1 + exp(-|x|)), the non-linear part of softplus and logsigmoid. For float, log1p(u) is
 // log(w) * u / (w - 1) with w = 1 + u, which cancels the rounding of w (Goldberg's trick).
 template <class T> EMBER_MATH_INLINE T log1p_exp_neg_abs(T x) {

@@ -45,7 +45,7 @@ template <class T, class Run> void with_float_op(UnaryOp op, Run&& run) {
   switch (op) {
     case UnaryOp::exp: return run([](T v) EMBER_ALWAYS_INLINE { return math::fast_exp(v); });
     case UnaryOp::expm1: return run([](T v) { return std::expm1(v); });
-    case UnaryOp::log: return run([](T v) { return std::log(v); });
+    case UnaryOp::log: return run([](T v) EMBER_ALWAYS_INLINE { return math::fast_log(v); });
     case UnaryOp::log1p: return run([](T v) { return std::log1p(v); });
     case UnaryOp::log2: return run([](T v) { return std::log2(v); });
     case UnaryOp::sqrt: return run([](T v) { return std::sqrt(v); });

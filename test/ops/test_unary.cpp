@@ -233,3 +233,24 @@ TEST_CASE("float32 exp, sigmoid and tanh stay within a few ulp over their whole 
   REQUIRE(std::isnan(special[4]));
   REQUIRE(values(tanh(from_vector<double>({1e-3, -1e-6}).to(DType::f32)))[1] == Approx(-1e-6).epsilon(1e-6));
 }
+
+TEST_CASE("float32 log is within one ulp from denormals to the largest float", "[ops][unary]") {
+  // Inputs spread over every binade: 2^k * m for k in [-149, 127].
+  std::vector<double> inputs;
+  for (int k = -149; k <= 127; ++k)
+    for (double m : {1.0, 1.1, 1.37, 1.4142, 1.5, 1.75, 1.999}) inputs.push_back(std::ldexp(m, k));
+  Tensor x = from_vector(inputs).to(DType::f32);
+  std::vector<double> vx = values(x), vy = values(log(x));
+  for (size_t k = 0; k < vx.size(); ++k) {
+    if (vx[k] == 0 || std::isinf(vx[k])) continue;  // 2^-149 * 1.1 rounds to the smallest denormal etc.
+    const double expected = std::log(vx[k]);
+    REQUIRE(std::fabs(vy[k] - expected) <= 1.2e-7 * std::fabs(expected));
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> special = values(log(from_vector<double>({0, -1, inf, kNaN, 1}).to(DType::f32)));
+  REQUIRE(special[0] == -inf);
+  REQUIRE(std::isnan(special[1]));
+  REQUIRE(special[2] == inf);
+  REQUIRE(std::isnan(special[3]));
+  REQUIRE(special[4] == 0);
+}
