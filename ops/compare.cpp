@@ -51,6 +51,7 @@ Tensor logical_not(const Tensor& a) {
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   check_defined("where", condition, "condition");
+  check_cpu("where", {&condition});
   EMBER_CHECK(condition.dtype() == DType::bool_, "where: condition must be a bool tensor, got {}",
               condition.describe());
   BinaryArgs args = prepare_binary("where", a, b);

@@ -1,13 +1,19 @@
 // Arithmetic ops: API, argument checks, dispatch and backward, side by side.
-// Kernels: ops/cpu/elementwise.cpp. Formulas: autograd/DERIVATIVES.md.
+// Kernels: ops/cpu/elementwise.cpp. Formulas: autograd/DERIVATIVES.md and
+// autograd/derivatives/elementwise.md.
 #include "ops/elementwise.h"
+
+#include <cmath>
+#include <optional>
 
 #include "autograd/function.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
+#include "ops/compare.h"
 #include "ops/cpu/elementwise.h"
 #include "ops/elementwise_util.h"
 #include "ops/reduce.h"
+#include "ops/unary.h"
 
 namespace ember {
 
@@ -29,6 +35,18 @@ DType result_type(const Tensor& a, const Tensor& b) {
     return promote_types(zero_dim.dtype(), dimensioned.dtype());
   }
   return dimensioned.dtype();
+}
+
+DType result_type(const TensorList& tensors) {
+  EMBER_CHECK(!tensors.empty(), "result_type: needs at least one tensor");
+  std::optional<DType> dimensioned, zero_dim;
+  for (const Tensor& t : tensors) {
+    std::optional<DType>& slot = t.dim() > 0 ? dimensioned : zero_dim;
+    slot = slot ? promote_types(*slot, t.dtype()) : t.dtype();
+  }
+  if (!dimensioned) return *zero_dim;
+  if (!zero_dim || category(*zero_dim) <= category(*dimensioned)) return *dimensioned;
+  return promote_types(*zero_dim, *dimensioned);
 }
 
 BinaryArgs prepare_binary(const char* op, const Tensor& a, const Tensor& b, std::optional<DType> compute) {
@@ -132,6 +150,222 @@ Tensor neg(const Tensor& a) {
   cpu::neg(out, a);
   record_backward("neg", {a}, {out}, {}, [](BackwardContext& ctx) -> TensorList { return {neg(ctx.grad(0))}; });
   return out;
+}
+
+// ---------------------------------------------------------------- pow
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+  BinaryArgs args = prepare_binary("pow", base, exponent);
+  EMBER_CHECK(args.dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(),
+              exponent.describe());
+  Tensor out = empty(args.shape, args.dtype);
+  cpu::pow(out, args.a, args.b);
+  record_backward("pow", {base, exponent}, {out}, {base, exponent, out}, [](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    const Tensor& x = ctx.saved(0);
+    const Tensor& e = ctx.saved(1);
+    const Tensor& y = ctx.saved(2);
+    Tensor grad_base, grad_exponent;
+    if (ctx.needs_grad(0)) {  // e x^(e-1), and 0 where e == 0 (x^0 is constant even at x = 0)
+      grad_base = sum_to(where(eq(e, 0.0), 0.0, mul(g, mul(e, pow(x, sub(e, 1.0))))), ctx.input_shape(0));
+    }
+    if (ctx.needs_grad(1)) {  // x^e log(x), and 0 where x == 0 and e >= 0
+      Tensor zero_base = logical_and(eq(x, 0.0), ge(e, 0.0));
+      grad_exponent = sum_to(where(zero_base, 0.0, mul(g, mul(y, log(x)))), ctx.input_shape(1));
+    }
+    return {grad_base, grad_exponent};
+  });
+  return out;
+}
+
+Tensor pow(const Tensor& base, double exponent) {
+  check_defined("pow", base, "self");
+  check_cpu("pow", {&base});
+  const bool integral_exponent = exponent == std::trunc(exponent);
+  const DType dtype = promote_with_scalar(base.dtype(), !integral_exponent || is_floating(base.dtype()));
+  EMBER_CHECK(dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(), exponent);
+  EMBER_CHECK(is_floating(dtype) || exponent >= 0,
+              "pow: integers to negative integer powers are not allowed ({} ** {})", base.describe(), exponent);
+  Tensor out = empty(base.sizes(), dtype);
+  cpu::pow_scalar(out, base.to(dtype), exponent);
+  record_backward("pow", {base}, {out}, {base}, [exponent](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    if (exponent == 0.0) return {zeros(ctx.input_shape(0), g.dtype())};
+    if (exponent == 1.0) return {g};
+    if (exponent == 2.0) return {mul(g, mul(ctx.saved(0), 2.0))};
+    return {mul(g, mul(pow(ctx.saved(0), exponent - 1.0), exponent))};
+  });
+  return out;
+}
+
+Tensor pow(double base, const Tensor& exponent) {
+  check_defined("pow", exponent, "exponent");
+  return pow(wrap_scalar(base, exponent), exponent);
+}
+
+// ---------------------------------------------------------------- minimum / maximum
+namespace {
+Tensor min_max(const char* op, const Tensor& a, const Tensor& b, bool is_max) {
+  BinaryArgs args = prepare_binary(op, a, b);
+  Tensor out = empty(args.shape, args.dtype);
+  (is_max ? cpu::maximum : cpu::minimum)(out, args.a, args.b);
+  record_backward(op, {a, b}, {out}, {a, b}, [is_max](BackwardContext& ctx) -> TensorList {
+    // PyTorch's rule: the gradient goes to the winner, half to each on a tie, and (with NaN,
+    // where no comparison holds) in full to both.
+    const Tensor& g = ctx.grad(0);
+    const Tensor& x = ctx.saved(0);
+    const Tensor& y = ctx.saved(1);
+    Tensor half_on_tie = mul(eq(x, y).to(g.dtype()), 0.5);
+    auto share = [&](const Tensor& loses) { return mul(g, rsub(add(loses.to(g.dtype()), half_on_tie), 1.0)); };
+    Tensor grad_a, grad_b;
+    if (ctx.needs_grad(0)) grad_a = sum_to(share(is_max ? lt(x, y) : gt(x, y)), ctx.input_shape(0));
+    if (ctx.needs_grad(1)) grad_b = sum_to(share(is_max ? gt(x, y) : lt(x, y)), ctx.input_shape(1));
+    return {grad_a, grad_b};
+  });
+  return out;
+}
+
+struct TernaryArgs {
+  Tensor x, a, b;  // converted to `dtype`, broadcast by stride in the kernel
+  Shape shape;
+  DType dtype;
+};
+
+TernaryArgs prepare_ternary(const char* op, const Tensor& x, const Tensor& a, const Tensor& b) {
+  check_defined(op, x, "self");
+  check_defined(op, a, "tensor1");
+  check_defined(op, b, "tensor2");
+  check_same_device(op, {&x, &a, &b});
+  check_cpu(op, {&x, &a, &b});
+  TernaryArgs args;
+  args.dtype = result_type({x, a, b});
+  args.shape = broadcast_shapes(broadcast_shapes(x.sizes(), a.sizes(), op), b.sizes(), op);
+  args.x = x.to(args.dtype);
+  args.a = a.to(args.dtype);
+  args.b = b.to(args.dtype);
+  return args;
+}
+}  // namespace
+
+Tensor minimum(const Tensor& a, const Tensor& b) { return min_max("minimum", a, b, false); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return min_max("maximum", a, b, true); }
+Tensor minimum(const Tensor& a, double b) {
+  check_defined("minimum", a, "self");
+  return minimum(a, wrap_scalar(b, a));
+}
+Tensor maximum(const Tensor& a, double b) {
+  check_defined("maximum", a, "self");
+  return maximum(a, wrap_scalar(b, a));
+}
+
+// ---------------------------------------------------------------- lerp
+Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
+  BinaryArgs args = prepare_binary("lerp", start, end);
+  EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {} and {}", start.describe(),
+              end.describe());
+  Tensor out = empty(args.shape, args.dtype);
+  cpu::lerp(out, args.a, args.b, weight);
+  record_backward("lerp", {start, end}, {out}, {}, [weight](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    return {ctx.needs_grad(0) ? sum_to(mul(g, 1.0 - weight), ctx.input_shape(0)) : Tensor(),
+            ctx.needs_grad(1) ? sum_to(mul(g, weight), ctx.input_shape(1)) : Tensor()};
+  });
+  return out;
+}
+
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
+  TernaryArgs args = prepare_ternary("lerp", start, end, weight);
+  EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {}, {} and {}", start.describe(),
+              end.describe(), weight.describe());
+  Tensor out = empty(args.shape, args.dtype);
+  cpu::lerp(out, args.x, args.a, args.b);
+  record_backward("lerp", {start, end, weight}, {out}, {start, end, weight}, [](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    const Tensor& w = ctx.saved(2);
+    Tensor grad_start, grad_end, grad_weight;
+    if (ctx.needs_grad(0)) grad_start = sum_to(mul(g, rsub(w, 1.0)), ctx.input_shape(0));
+    if (ctx.needs_grad(1)) grad_end = sum_to(mul(g, w), ctx.input_shape(1));
+    if (ctx.needs_grad(2)) grad_weight = sum_to(mul(g, sub(ctx.saved(1), ctx.saved(0))), ctx.input_shape(2));
+    return {grad_start, grad_end, grad_weight};
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- addcmul / addcdiv
+Tensor addcmul(const Tensor& x, const Tensor& a, const Tensor& b, double value) {
+  TernaryArgs args = prepare_ternary("addcmul", x, a, b);
+  EMBER_CHECK(args.dtype != DType::bool_, "addcmul: not supported for bool tensors");
+  Tensor out = empty(args.shape, args.dtype);
+  cpu::addcmul(out, args.x, args.a, args.b, value);
+  record_backward("addcmul", {x, a, b}, {out}, {a, b}, [value](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    Tensor grad_x, grad_a, grad_b;
+    if (ctx.needs_grad(0)) grad_x = sum_to(g, ctx.input_shape(0));
+    if (ctx.needs_grad(1)) grad_a = sum_to(mul(g, mul(ctx.saved(1), value)), ctx.input_shape(1));
+    if (ctx.needs_grad(2)) grad_b = sum_to(mul(g, mul(ctx.saved(0), value)), ctx.input_shape(2));
+    return {grad_x, grad_a, grad_b};
+  });
+  return out;
+}
+
+Tensor addcdiv(const Tensor& x, const Tensor& a, const Tensor& b, double value) {
+  TernaryArgs args = prepare_ternary("addcdiv", x, a, b);
+  EMBER_CHECK(is_floating(args.dtype), "addcdiv: integer division is not supported ({}, {}, {}); use floats",
+              x.describe(), a.describe(), b.describe());
+  Tensor out = empty(args.shape, args.dtype);
+  cpu::addcdiv(out, args.x, args.a, args.b, value);
+  record_backward("addcdiv", {x, a, b}, {out}, {a, b}, [value](BackwardContext& ctx) -> TensorList {
+    const Tensor& g = ctx.grad(0);
+    const Tensor& numerator = ctx.saved(0);
+    const Tensor& denominator = ctx.saved(1);
+    Tensor grad_x, grad_a, grad_b;
+    if (ctx.needs_grad(0)) grad_x = sum_to(g, ctx.input_shape(0));
+    if (ctx.needs_grad(1)) grad_a = sum_to(mul(div(g, denominator), value), ctx.input_shape(1));
+    if (ctx.needs_grad(2)) {  // -value a / b^2
+      grad_b = sum_to(mul(div(mul(g, numerator), square(denominator)), -value), ctx.input_shape(2));
+    }
+    return {grad_x, grad_a, grad_b};
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- fmod / remainder
+namespace {
+Tensor modulo(const char* op, const Tensor& a, const Tensor& b, bool python_sign) {
+  BinaryArgs args = prepare_binary(op, a, b);
+  EMBER_CHECK(args.dtype != DType::bool_, "{}: not supported for bool tensors ({}, {})", op, a.describe(),
+              b.describe());
+  if (!is_floating(args.dtype)) {
+    // Checked before the kernel: an exception cannot leave an OpenMP region.
+    EMBER_CHECK(sum(eq(args.b, 0.0)).item<int64_t>() == 0, "{}: integer division by zero (divisor {})", op,
+                b.describe());
+  }
+  Tensor out = empty(args.shape, args.dtype);
+  (python_sign ? cpu::remainder : cpu::fmod)(out, args.a, args.b);
+  record_backward(op, {a, b}, {out}, {a, b}, [python_sign](BackwardContext& ctx) -> TensorList {
+    // a mod b = a - q b with q = trunc(a/b) (fmod) or floor(a/b) (remainder), piecewise constant.
+    const Tensor& g = ctx.grad(0);
+    Tensor grad_a, grad_b;
+    if (ctx.needs_grad(0)) grad_a = sum_to(g, ctx.input_shape(0));
+    if (ctx.needs_grad(1)) {
+      Tensor ratio = div(ctx.saved(0), ctx.saved(1));
+      Tensor quotient = python_sign ? floor(ratio) : trunc(ratio);
+      grad_b = sum_to(neg(mul(g, quotient)), ctx.input_shape(1));
+    }
+    return {grad_a, grad_b};
+  });
+  return out;
+}
+}  // namespace
+
+Tensor fmod(const Tensor& a, const Tensor& b) { return modulo("fmod", a, b, false); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return modulo("remainder", a, b, true); }
+Tensor fmod(const Tensor& a, double b) {
+  check_defined("fmod", a, "self");
+  return fmod(a, wrap_scalar(b, a));
+}
+Tensor remainder(const Tensor& a, double b) {
+  check_defined("remainder", a, "self");
+  return remainder(a, wrap_scalar(b, a));
 }
 
 }  // namespace ember
