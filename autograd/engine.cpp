@@ -142,6 +142,8 @@ void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList&
     };
     for (auto& [slot, hooks] : node->pre_hooks)
       if (slot < grads.size()) run_hooks(slot, hooks);
+    for (auto& [slot, retain] : node->retain_grad_hooks)
+      if (slot < grads.size() && grads[slot].defined()) retain(grads[slot]);
     auto* accumulator = dynamic_cast<AccumulateGrad*>(node.get());
     if (accumulator) {
       if (auto leaf = accumulator->leaf.lock(); leaf && leaf->autograd) {

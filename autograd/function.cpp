@@ -116,6 +116,7 @@ void record_backward(const std::string& op, const TensorList& inputs, const Tens
     AutogradMeta& meta = autograd_meta(out);
     meta.grad_fn = node;
     meta.output_nr = i;
+    meta.history_changes_seen = out.impl().version->history_changes.load();
   }
   node->saved_.reserve(saved.size());
   for (const auto& s : saved) {

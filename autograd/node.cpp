@@ -32,8 +32,10 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   AutogradMeta& meta = autograd_meta(self);
   if (!create_graph) incoming = incoming.detach();
   if (!meta.grad.defined()) {
-    // Clone so that .grad never aliases a tensor used elsewhere (in-place zero_grad is safe).
-    meta.grad = create_graph ? incoming : incoming.clone();
+    // Clone so that .grad never aliases a tensor used elsewhere (the caller's seed, or a stride-0
+    // expansion of it): in-place zero_grad must be safe. With create_graph the clone is recorded,
+    // so the graph is kept.
+    meta.grad = incoming.clone();
   } else {
     // Out of place: the old .grad may be aliased by the user (or by a graph when create_graph).
     Tensor previous = create_graph ? meta.grad : meta.grad.detach();
@@ -50,7 +52,14 @@ AutogradMeta& autograd_meta(const Tensor& t) {
 
 Edge gradient_edge(const Tensor& t) {
   AutogradMeta& meta = autograd_meta(t);
-  if (meta.grad_fn) return {meta.grad_fn, meta.output_nr};
+  if (meta.grad_fn) {
+    EMBER_CHECK(meta.history_changes_seen == t.impl().version->history_changes.load(),
+                "autograd: {} shares memory with a tensor that was modified in place inside a graph after {} was "
+                "created, so its recorded history ({}) no longer matches its data; recompute it after the in-place "
+                "op, or clone() it before",
+                t.describe(), t.impl().is_view ? "this view" : "this alias", meta.grad_fn->name());
+    return {meta.grad_fn, meta.output_nr};
+  }
   if (!meta.requires_grad) return {};
   auto accumulator = meta.grad_accumulator.lock();
   if (!accumulator) {

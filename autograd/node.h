@@ -51,6 +51,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::string creation_context;           // anomaly mode: where the forward op ran
   // Hooks on the gradient of forward output i, run before apply (tensor.register_hook).
   std::map<uint32_t, std::vector<std::pair<size_t, TensorHook>>> pre_hooks;
+  // retain_grad's hook for output i, run after pre_hooks (it stores the final gradient).
+  std::map<uint32_t, TensorHook> retain_grad_hooks;
 };
 
 // The sink for a leaf tensor's gradient: adds it into `.grad`.
@@ -72,7 +74,7 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;               // null for leaves
   std::weak_ptr<AccumulateGrad> grad_accumulator;  // leaves only, created lazily
   uint32_t output_nr = 0;
-  size_t retain_grad_hook = 0;
+  uint32_t history_changes_seen = 0;  // Note [Stale views] (engine/tensor.h)
   // Hooks of a leaf live here (its AccumulateGrad may come and go with each graph).
   std::vector<std::pair<size_t, TensorHook>> leaf_hooks;
 };
