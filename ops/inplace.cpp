@@ -35,6 +35,16 @@ Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(c
               "{}: in-place update of a view ({}) inside a graph that requires grad is not supported; use the "
               "out-of-place op",
               op, self.describe());
+  // As in PyTorch, writing into a tensor whose elements share memory (an expanded tensor) is an
+  // error, except for the idempotent fill_ and zero_.
+  if (std::string(op) != "fill_" && std::string(op) != "zero_") {
+    for (int64_t d = 0; d < self.dim(); ++d) {
+      EMBER_CHECK(self.size(d) <= 1 || self.stride(d) != 0,
+                  "{}: more than one element of the written-to tensor {} (strides {}) refers to a single memory "
+                  "location; clone() it first",
+                  op, self.describe(), shape_str(self.strides()));
+    }
+  }
   const Tensor input = tracking ? self.clone() : self;
   Tensor result = compute(input);
   EMBER_CHECK(result.sizes() == self.sizes(), "{}: the result of shape {} cannot be written into {} in place", op,
@@ -112,10 +122,14 @@ Tensor& Tensor::fill_(double value) {
 Tensor& Tensor::copy_(const Tensor& src) {
   check_defined("copy_", src, "src");
   check_same_device("copy_", {this, &src});
+  EMBER_CHECK(broadcast_shapes(sizes(), src.sizes(), "copy_") == sizes(), "copy_: source {} cannot be broadcast to {}",
+              src.describe(), describe());
   return apply_inplace(
       *this, "copy_",
       [&](const Tensor& s) {
         Tensor converted = src.to(s.dtype()).expand(s.sizes()).contiguous();
+        // A source sharing memory with self (a[1:].copy_(a[:-1])) is read before it is overwritten.
+        if (converted.storage() == storage() && !converted.is_same(*this)) converted = converted.clone();
         if (converted.is_same(src) && src.requires_grad()) {
           // No conversion was needed, so `converted` is `src` itself (a leaf, or another node's
           // output): self needs a node of its own, else it would share src's history, or none.

@@ -92,7 +92,11 @@ Tensor Tensor::view(const Shape& sizes_in) const {
 Tensor Tensor::reshape(const Shape& sizes_in) const {
   const Shape new_sizes = infer_size(sizes_in, numel(), "reshape", *this);
   if (view_strides(sizes(), strides(), new_sizes)) return view(new_sizes);
-  return contiguous().view(new_sizes);
+  // Not viewable, so contiguous() copies: the result is a fresh tensor, not a view of `this`
+  // (as in PyTorch), and in-place ops on it are allowed inside graphs.
+  Tensor out = contiguous().view(new_sizes);
+  out.impl().is_view = false;
+  return out;
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {

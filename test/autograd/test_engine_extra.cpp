@@ -298,6 +298,24 @@ TEST_CASE("in-place type rules: copy_ converts, arithmetic may not narrow", "[au
   // Leaves that require grad are refused outside no_grad; the version counter is shared by views.
   Tensor leaf = f64({1, 2}, {2});
   REQUIRE_THROWS_OP(leaf.add_(1.0), "add_");
+  // A reshape that had to copy is a fresh tensor, not a view: in-place ops on it are fine.
+  Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor flat = x.t().reshape({6});
+  flat.mul_(2.0);
+  sum(flat).backward();
+  REQUIRE(all_close(x.grad(), std::vector<double>(6, 2.0)));
+  // Writing into an expanded tensor is refused (fill_ and zero_ are idempotent and allowed).
+  Tensor expanded = zeros({3, 1}).expand({3, 4});
+  REQUIRE_THROWS_OP(expanded.add_(1.0), "add_");
+  REQUIRE_THROWS_OP(expanded.copy_(ones({3, 4})), "copy_");
+  expanded.fill_(2.0);
+  REQUIRE(values(expanded) == std::vector<double>(12, 2.0));
+  // copy_ between overlapping parts of one tensor reads the source before writing.
+  Tensor seq = arange(0.0, 5.0, 1.0, DType::f64);
+  seq.slice(0, 1, 5).copy_(seq.slice(0, 0, 4));
+  REQUIRE(values(seq) == std::vector<double>{0, 0, 1, 2, 3});
+  REQUIRE_THROWS_OP(seq.copy_(ones({2, 5})), "copy_");
+  REQUIRE_THROWS_OP(seq.copy_(ones({3})), "copy_");
   Tensor base = zeros({4});
   Tensor v = base.slice(0, 1, 3);
   v.add_(1.0);
@@ -357,6 +375,9 @@ TEST_CASE("gradcheck fails when it should and passes when it should", "[autograd
   // An output computed without a graph although it depends on x: a missing gradient.
   REQUIRE_THROWS_WITH(gradcheck([](const TensorList& in) -> TensorList { return {in[0].detach() * 2.0}; }, {x}),
                       Catch::Matchers::Contains("mismatch"));
+  // Outputs that are views of the input (their values move with every perturbation).
+  REQUIRE(gradcheck([](const TensorList& in) -> TensorList { return {in[0].t(), in[0].select(1, -1)}; }, {xt}));
+  REQUIRE(gradgradcheck([](const TensorList& in) -> TensorList { return {in[0].t() * 2.0}; }, {x}));
   // Outputs that do not require grad and do not depend on x (and integer outputs) are fine.
   REQUIRE(gradcheck(
       [](const TensorList& in) -> TensorList {
