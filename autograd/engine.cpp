@@ -140,9 +140,12 @@ void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList&
         if (replaced.defined()) grads[slot] = replaced;
       }
     };
-    for (auto& [slot, hooks] : node->pre_hooks)
+    // Copies: a hook may register or remove hooks on the same tensor while we iterate.
+    const auto pre_hooks = node->pre_hooks;
+    for (const auto& [slot, hooks] : pre_hooks)
       if (slot < grads.size()) run_hooks(slot, hooks);
-    for (auto& [slot, retain] : node->retain_grad_hooks)
+    const auto retain_grad_hooks = node->retain_grad_hooks;
+    for (const auto& [slot, retain] : retain_grad_hooks)
       if (slot < grads.size() && grads[slot].defined()) retain(grads[slot]);
     auto* accumulator = dynamic_cast<AccumulateGrad*>(node.get());
     if (accumulator) {

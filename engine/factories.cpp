@@ -45,7 +45,9 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   EMBER_CHECK(std::isfinite(start) && std::isfinite(end), "arange: start {} and end {} must be finite", start, end);
   EMBER_CHECK((end - start) / step >= 0, "arange: step {} has the wrong sign for start {} and end {}", step,
               start, end);
-  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  EMBER_CHECK(count < 9.0e18, "arange: {} elements (start {}, end {}, step {}) is too many", count, start, end, step);
+  const int64_t n = static_cast<int64_t>(count);
   Tensor t = make_tensor({n}, options.dtype_, options.device_);
   dispatch_all(options.dtype_, "arange", [&]<class T>() {
     T* p = t.data_ptr<T>();

@@ -106,6 +106,28 @@ TEST_CASE("retain_grad sees the gradient after the tensor's other hooks, summed 
   // dL/dy = 2y + 1 = {5, 9}; .grad of a non-leaf reflects its hooks (as in PyTorch).
   REQUIRE(all_close(y.grad(), {10, 18}));
   REQUIRE(all_close(x.grad(), {20, 36}));
+
+  // retain_grad follows an in-place op to the new value (the gradient w.r.t. 3y, not y).
+  Tensor x2 = f64({1, 2}, {2});
+  Tensor y2 = x2 * 2.0;
+  y2.retain_grad();
+  y2.mul_(3.0);
+  sum(y2 * y2).backward();
+  REQUIRE(all_close(y2.grad(), {12, 24}));  // 2 * (3 * 2x)
+  REQUIRE(all_close(x2.grad(), {72, 144}));  // d/dx (6x)^2 = 72x
+
+  // A hook may register another hook on the same tensor while it runs (it applies next time).
+  Tensor x3 = f64({1}, {1});
+  Tensor y3 = x3 * 1.0;
+  int later_calls = 0;
+  y3.register_hook([&](const Tensor&) {
+    for (int k = 0; k < 8; ++k) y3.register_hook([&](const Tensor&) { ++later_calls; return Tensor(); });
+    return Tensor();
+  });
+  sum(y3).backward(Tensor(), /*retain_graph=*/true);
+  REQUIRE(later_calls == 0);
+  sum(y3).backward();
+  REQUIRE(later_calls == 8);
 }
 
 TEST_CASE("create_graph accumulation keeps the graph and never aliases the seed", "[autograd][review][double]") {

@@ -226,6 +226,7 @@ TEST_CASE("arange and linspace edge cases", "[engine][review]") {
   REQUIRE(arange(5.0, DType::i64).dtype() == DType::i64);
   REQUIRE_THROWS_OP(arange(0.0, 1.0, -1.0), "arange");
   REQUIRE_THROWS_OP(arange(0.0, 1.0, 0.0), "arange");
+  REQUIRE_THROWS_OP(arange(0.0, 1e300, 1.0), "arange");
 
   REQUIRE(values(linspace(3.0, 10.0, 1, DType::f64)) == std::vector<double>{3});  // torch: start
   REQUIRE(linspace(0.0, 1.0, 0).numel() == 0);
