@@ -13,6 +13,30 @@ static std::atomic<size_t> g_hook_id{0};
 
 Node::Node() : sequence_nr(g_sequence.fetch_add(1)) {}
 
+// Note [Iterative teardown] (node.h).
+static thread_local std::vector<std::shared_ptr<void>>* g_release_worklist = nullptr;
+
+void release_iteratively(std::vector<std::shared_ptr<void>> owned) {
+  if (g_release_worklist) {  // inside an outer release: just queue
+    for (auto& p : owned) g_release_worklist->push_back(std::move(p));
+    return;
+  }
+  g_release_worklist = &owned;
+  while (!owned.empty()) {
+    std::shared_ptr<void> last = std::move(owned.back());
+    owned.pop_back();
+    last.reset();  // may queue more into `owned`
+  }
+  g_release_worklist = nullptr;
+}
+
+Node::~Node() {
+  std::vector<std::shared_ptr<void>> owned;
+  for (auto& e : next_edges)
+    if (e.node) owned.push_back(std::move(e.node));
+  release_iteratively(std::move(owned));
+}
+
 size_t next_hook_id() { return ++g_hook_id; }
 
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf_impl) : leaf(leaf_impl) {

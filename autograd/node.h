@@ -32,7 +32,7 @@ using TensorHook = std::function<Tensor(const Tensor&)>;
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
-  virtual ~Node() = default;
+  virtual ~Node();  // Note [Iterative teardown]
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -78,6 +78,12 @@ struct AutogradMeta {
   // Hooks of a leaf live here (its AccumulateGrad may come and go with each graph).
   std::vector<std::pair<size_t, TensorHook>> leaf_hooks;
 };
+
+// Note [Iterative teardown]: freeing the last tensor of a long chain frees node after node
+// (edges and saved tensors own the previous step). Done naively that recurses once per node and
+// overflows the stack on deep graphs; instead a node hands what it owns to this function, which
+// releases the objects one at a time from a worklist (the outermost call drains it).
+void release_iteratively(std::vector<std::shared_ptr<void>> owned);
 
 AutogradMeta& autograd_meta(const Tensor& t);  // creates it when absent
 // The edge a gradient for `t` should flow into: grad_fn/output_nr, or the leaf's accumulator.

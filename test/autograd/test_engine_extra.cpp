@@ -1,5 +1,7 @@
 // Adversarial tests of the autograd engine, saved tensors, in-place ops and gradcheck itself
 // (the review pass). The basic engine tests are in test_engine.cpp.
+#include <pthread.h>
+
 #include "helpers.h"
 
 using namespace ember;
@@ -182,6 +184,32 @@ TEST_CASE("third derivative of x^4 through .grad and through grad()", "[autograd
     Tensor g3 = autograd::grad({sum(g2)}, {x})[0];
     REQUIRE(all_close(g3, {24 * v}));
   }
+}
+
+TEST_CASE("very deep graphs: backward, grad() and teardown do not recurse per node", "[autograd][review]") {
+  // A long chain (an RNN unrolled over many steps), run on a thread with a 1 MiB stack so that
+  // recursion once per node would overflow it at a modest (fast) depth.
+  const int depth = 30000;
+  Tensor x = f64({1.5}, {1});
+  Tensor w = f64({1.0}, {1}, false);
+  Tensor captured;
+  auto work = [&] {
+    Tensor y = x;
+    for (int k = 0; k < depth; ++k) y = y * w;  // tensor * tensor saves y: nodes chain via saved tensors too
+    captured = autograd::grad({sum(y)}, {x}, {}, /*retain_graph=*/true)[0];
+    sum(y).backward(Tensor(), /*retain_graph=*/true);
+  };  // the whole chain is freed when `y` goes, saved tensors included
+  using Work = decltype(work);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 1 << 20);
+  pthread_t thread;
+  REQUIRE(pthread_create(&thread, &attr, [](void* arg) -> void* { (*static_cast<Work*>(arg))(); return nullptr; },
+                         &work) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  REQUIRE(all_close(captured, {1.0}));
+  REQUIRE(all_close(x.grad(), {1.0}));
 }
 
 // ---------------------------------------------------------------- saved tensors
