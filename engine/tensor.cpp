@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
+#include "ops/elementwise.h"
 
 namespace ember {
 
@@ -204,13 +205,11 @@ void Tensor::retain_grad() const {
     if (auto impl = weak.lock()) {
       Tensor self(impl);
       AutogradMeta& m = autograd_meta(self);
-      if (!m.grad.defined()) {
-        m.grad = grad.detach().clone();
-      } else {
-        NoGradGuard no_grad;
-        m.grad = m.grad.detach().clone();
-        m.grad.add_(grad);
-      }
+      // As AccumulateGrad (autograd/node.cpp): a fresh copy, then out-of-place sums. Under
+      // create_graph (grad mode is on in the engine) both are recorded, so .grad keeps its graph.
+      const bool keep_graph = GradMode::is_enabled();
+      const Tensor incoming = keep_graph ? grad : grad.detach();
+      m.grad = m.grad.defined() ? add(keep_graph ? m.grad : m.grad.detach(), incoming) : incoming.clone();
     }
     return Tensor();
   };

@@ -118,6 +118,15 @@ TEST_CASE("retain_grad sees the gradient after the tensor's other hooks, summed 
   REQUIRE(all_close(y2.grad(), {12, 24}));  // 2 * (3 * 2x)
   REQUIRE(all_close(x2.grad(), {72, 144}));  // d/dx (6x)^2 = 72x
 
+  // With create_graph the retained gradient keeps its graph (as in PyTorch).
+  Tensor x4 = f64({1, 3}, {2});
+  Tensor y4 = x4 * x4;
+  y4.retain_grad();
+  sum(y4 * y4).backward(Tensor(), false, /*create_graph=*/true);
+  REQUIRE(all_close(y4.grad(), {2, 18}));  // 2y
+  REQUIRE(y4.grad().requires_grad());
+  REQUIRE(all_close(autograd::grad({sum(y4.grad())}, {x4})[0], {4, 12}));  // d/dx 2x^2 = 4x
+
   // A hook may register another hook on the same tensor while it runs (it applies next time).
   Tensor x3 = f64({1}, {1});
   Tensor y3 = x3 * 1.0;
