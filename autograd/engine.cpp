@@ -152,7 +152,12 @@ void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList&
       for (const auto& [id, hook] : hooks) {
         if (!grads[slot].defined()) continue;
         Tensor replaced = hook(grads[slot]);
-        if (replaced.defined()) grads[slot] = replaced;
+        if (!replaced.defined()) continue;
+        // A hook may change the values, not the geometry: the node's formula relies on the shape.
+        EMBER_CHECK(replaced.sizes() == grads[slot].sizes(),
+                    "backward: a hook on an output of {} returned a gradient {} instead of shape {}", node->name(),
+                    replaced.describe(), shape_str(grads[slot].sizes()));
+        grads[slot] = replaced;
       }
     };
     // Copies: a hook may register or remove hooks on the same tensor while we iterate.

@@ -127,6 +127,15 @@ TEST_CASE("retain_grad sees the gradient after the tensor's other hooks, summed 
   REQUIRE(y4.grad().requires_grad());
   REQUIRE(all_close(autograd::grad({sum(y4.grad())}, {x4})[0], {4, 12}));  // d/dx 2x^2 = 4x
 
+  // A hook may not change the gradient's shape.
+  Tensor x5 = f64({1, 2}, {2});
+  Tensor y5 = x5 * 2.0;
+  y5.register_hook([](const Tensor& g) { return sum(g); });
+  REQUIRE_THROWS_WITH(sum(y5).backward(), Catch::Matchers::Contains("hook"));
+  Tensor z5 = f64({1, 2}, {2});
+  z5.register_hook([](const Tensor& g) { return g.unsqueeze(0); });
+  REQUIRE_THROWS_WITH(sum(z5 * 1.0).backward(), Catch::Matchers::Contains("hook"));
+
   // A hook may register another hook on the same tensor while it runs (it applies next time).
   Tensor x3 = f64({1}, {1});
   Tensor y3 = x3 * 1.0;
