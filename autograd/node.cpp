@@ -58,7 +58,8 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   if (!meta.grad.defined()) {
     // Clone so that .grad never aliases a tensor used elsewhere (the caller's seed, or a stride-0
     // expansion of it): in-place zero_grad must be safe. With create_graph the clone is recorded,
-    // so the graph is kept.
+    // so the graph is kept. As in PyTorch, that graph may hold the leaf itself (a saved input), a
+    // reference cycle: callers reset .grad (zero_grad) after create_graph to free it.
     meta.grad = incoming.clone();
   } else {
     // Out of place: the old .grad may be aliased by the user (or by a graph when create_graph).

@@ -126,6 +126,10 @@ TEST_CASE("retain_grad sees the gradient after the tensor's other hooks, summed 
   REQUIRE(all_close(y4.grad(), {2, 18}));  // 2y
   REQUIRE(y4.grad().requires_grad());
   REQUIRE(all_close(autograd::grad({sum(y4.grad())}, {x4})[0], {4, 12}));  // d/dx 2x^2 = 4x
+  // .grad's graph holds y4 itself (a saved input): reset it to break the cycle, as PyTorch's docs
+  // ask after create_graph.
+  y4.zero_grad();
+  x4.zero_grad();
 
   // A hook may not change the gradient's shape.
   Tensor x5 = f64({1, 2}, {2});
