@@ -92,6 +92,15 @@ TEST_CASE("hooks and retain_grad on the second output of a multi-output node", "
   REQUIRE(all_close(ab[1].grad(), {10, 10}));
   REQUIRE_FALSE(ab[0].grad().defined());
 
+  // grad() captures at (node, output_nr): slot 1 gets its gradient, slot 0 (unused) none. As in
+  // PyTorch the tensor's hooks (x10 above) run before the capture.
+  TensorList g1 = autograd::grad({sum(ab[1] * 5.0)}, {ab[1]});
+  REQUIRE(all_close(g1[0], {50, 50}));
+  REQUIRE_THROWS_WITH(autograd::grad({sum(ab[1] * 5.0)}, {ab[0]}), Catch::Matchers::Contains("not used"));
+  TensorList g0 = autograd::grad({sum(ab[1] * 5.0)}, {ab[0], x}, {}, false, false, /*allow_unused=*/true);
+  REQUIRE_FALSE(g0[0].defined());
+  REQUIRE(all_close(g0[1], {150, 150}));
+
   // Only the first output used: the unused second gets zeros.
   Tensor x2 = f64({1, 2}, {2});
   TensorList cd = two_outputs(x2);
