@@ -77,19 +77,34 @@ std::string shapes_of(const TensorList& list) {
   return s + ")";
 }
 
-// Functional mode: memoised "can this node's subtree reach a capture?".
-bool compute_reaches(Node* node, GraphTask& task) {
-  auto it = task.reaches_capture.find(node);
-  if (it != task.reaches_capture.end()) return it->second;
-  task.reaches_capture[node] = false;  // graphs are acyclic; this only guards re-entry
-  bool reaches = false;
-  for (const Edge& e : node->next_edges) {
+// Functional mode: memoised "can this node's subtree reach a capture?", i.e. does any child
+// either hold a capture or reach one. An explicit-stack post-order DFS: graphs can be hundreds
+// of thousands of nodes deep (long unrolled loops), too deep for recursion.
+bool compute_reaches(Node* root, GraphTask& task) {
+  if (auto it = task.reaches_capture.find(root); it != task.reaches_capture.end()) return it->second;
+  task.reaches_capture[root] = false;
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};  // (node, next edge to look at)
+  while (!stack.empty()) {
+    Node* node = stack.back().first;
+    const size_t next = stack.back().second++;
+    if (next == node->next_edges.size()) {
+      const bool reaches = task.reaches_capture[node];
+      stack.pop_back();
+      if (reaches && !stack.empty()) task.reaches_capture[stack.back().first] = true;
+      continue;
+    }
+    const Edge& e = node->next_edges[next];
     if (!e.valid()) continue;
-    const bool child = compute_reaches(e.node.get(), task);
-    reaches = reaches || child || task.captures.count(e.node.get());
+    Node* child = e.node.get();
+    if (task.captures.count(child)) task.reaches_capture[node] = true;
+    auto [it, inserted] = task.reaches_capture.try_emplace(child, false);
+    if (inserted) {
+      stack.emplace_back(child, 0);
+    } else if (it->second) {
+      task.reaches_capture[node] = true;  // a finished child (graphs are acyclic)
+    }
   }
-  task.reaches_capture[node] = reaches;
-  return reaches;
+  return task.reaches_capture[root];
 }
 
 bool should_visit(Node* node, GraphTask& task) {
@@ -137,11 +152,21 @@ void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList&
       for (const auto& [id, hook] : hooks) {
         if (!grads[slot].defined()) continue;
         Tensor replaced = hook(grads[slot]);
-        if (replaced.defined()) grads[slot] = replaced;
+        if (!replaced.defined()) continue;
+        // A hook may change the values, not the geometry: the node's formula relies on the shape.
+        EMBER_CHECK(replaced.sizes() == grads[slot].sizes(),
+                    "backward: a hook on an output of {} returned a gradient {} instead of shape {}", node->name(),
+                    replaced.describe(), shape_str(grads[slot].sizes()));
+        grads[slot] = replaced;
       }
     };
-    for (auto& [slot, hooks] : node->pre_hooks)
+    // Copies: a hook may register or remove hooks on the same tensor while we iterate.
+    const auto pre_hooks = node->pre_hooks;
+    for (const auto& [slot, hooks] : pre_hooks)
       if (slot < grads.size()) run_hooks(slot, hooks);
+    const auto retain_grad_hooks = node->retain_grad_hooks;
+    for (const auto& [slot, retain] : retain_grad_hooks)
+      if (slot < grads.size() && grads[slot].defined()) retain(grads[slot]);
     auto* accumulator = dynamic_cast<AccumulateGrad*>(node.get());
     if (accumulator) {
       if (auto leaf = accumulator->leaf.lock(); leaf && leaf->autograd) {

@@ -26,6 +26,15 @@ std::string FunctionNode::name() const {
   return out + "Backward";
 }
 
+FunctionNode::~FunctionNode() {
+  // Saved tensors and the lambda's captures own earlier parts of the graph: release them from
+  // the worklist too, not recursively from here.
+  std::vector<std::shared_ptr<void>> owned;
+  for (auto& s : saved_) owned.push_back(s.take_for_teardown());
+  if (fn_) owned.push_back(std::make_shared<BackwardFn>(std::move(fn_)));
+  release_iteratively(std::move(owned));
+}
+
 TensorList FunctionNode::apply(TensorList&& grads) {
   BackwardContext ctx;
   ctx.grads_ = std::move(grads);
@@ -116,6 +125,7 @@ void record_backward(const std::string& op, const TensorList& inputs, const Tens
     AutogradMeta& meta = autograd_meta(out);
     meta.grad_fn = node;
     meta.output_nr = i;
+    meta.history_changes_seen = out.impl().version->history_changes.load();
   }
   node->saved_.reserve(saved.size());
   for (const auto& s : saved) {

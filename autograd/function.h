@@ -43,6 +43,7 @@ using BackwardFn = std::function<TensorList(BackwardContext&)>;
 class FunctionNode : public Node {
  public:
   FunctionNode(std::string op_name, BackwardFn fn) : op_(std::move(op_name)), fn_(std::move(fn)) {}
+  ~FunctionNode() override;  // Note [Iterative teardown] (node.h)
   std::string name() const override;  // "MulBackward"
   TensorList apply(TensorList&& grads) override;
   void release_saved() override;

@@ -32,7 +32,7 @@ using TensorHook = std::function<Tensor(const Tensor&)>;
 class Node : public std::enable_shared_from_this<Node> {
  public:
   Node();
-  virtual ~Node() = default;
+  virtual ~Node();  // Note [Iterative teardown]
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -51,6 +51,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::string creation_context;           // anomaly mode: where the forward op ran
   // Hooks on the gradient of forward output i, run before apply (tensor.register_hook).
   std::map<uint32_t, std::vector<std::pair<size_t, TensorHook>>> pre_hooks;
+  // retain_grad's hook for output i, run after pre_hooks (it stores the final gradient).
+  std::map<uint32_t, TensorHook> retain_grad_hooks;
 };
 
 // The sink for a leaf tensor's gradient: adds it into `.grad`.
@@ -72,10 +74,16 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;               // null for leaves
   std::weak_ptr<AccumulateGrad> grad_accumulator;  // leaves only, created lazily
   uint32_t output_nr = 0;
-  size_t retain_grad_hook = 0;
+  uint32_t history_changes_seen = 0;  // Note [Stale views] (engine/tensor.h)
   // Hooks of a leaf live here (its AccumulateGrad may come and go with each graph).
   std::vector<std::pair<size_t, TensorHook>> leaf_hooks;
 };
+
+// Note [Iterative teardown]: freeing the last tensor of a long chain frees node after node
+// (edges and saved tensors own the previous step). Done naively that recurses once per node and
+// overflows the stack on deep graphs; instead a node hands what it owns to this function, which
+// releases the objects one at a time from a worklist (the outermost call drains it).
+void release_iteratively(std::vector<std::shared_ptr<void>> owned);
 
 AutogradMeta& autograd_meta(const Tensor& t);  // creates it when absent
 // The edge a gradient for `t` should flow into: grad_fn/output_nr, or the leaf's accumulator.

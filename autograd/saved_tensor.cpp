@@ -30,6 +30,7 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& saving_node, const std::
     AutogradMeta& meta = autograd_meta(alias);
     meta.grad_fn = saving_node;
     meta.output_nr = output_nr_;
+    meta.history_changes_seen = alias.impl().version->history_changes.load();
   }
   return alias;
 }

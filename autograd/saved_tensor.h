@@ -20,6 +20,12 @@ class SavedTensor {
   void release() { data_ = Tensor(); released_ = true; }
   bool defined() const { return data_.defined() || released_; }
   std::string describe() const;
+  // Hands the saved tensor over for release (Note [Iterative teardown], node.h).
+  std::shared_ptr<void> take_for_teardown() {
+    std::shared_ptr<void> impl = data_.impl_ptr();
+    data_ = Tensor();
+    return impl;
+  }
 
  private:
   Tensor data_;  // detached alias when it is an output, the tensor itself otherwise

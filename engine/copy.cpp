@@ -19,8 +19,11 @@ void copy_data(const Tensor& dst, const Tensor& src) {
                          {byte_strides(dst), byte_strides(src)}};
   dispatch_with_half(dst.dtype(), "copy", [&]<class Out>() {
     dispatch_with_half(src.dtype(), "copy", [&]<class In>() {
-      if constexpr (std::is_same_v<Out, bool>) {
+      if constexpr (std::is_same_v<Out, bool> && (std::is_same_v<In, bfloat16> || std::is_same_v<In, float16>)) {
         map_kernel<Out, In>(dst.sizes(), ops, [](In v) { return static_cast<float>(v) != 0.0f; });
+      } else if constexpr (std::is_same_v<Out, bool>) {
+        // Compare in the source type: a tiny double like 1e-60 is nonzero but underflows float.
+        map_kernel<Out, In>(dst.sizes(), ops, [](In v) { return v != static_cast<In>(0); });
       } else if constexpr (std::is_same_v<Out, bfloat16> || std::is_same_v<Out, float16>) {
         map_kernel<Out, In>(dst.sizes(), ops, [](In v) { return Out(static_cast<float>(v)); });
       } else if constexpr (std::is_same_v<In, bfloat16> || std::is_same_v<In, float16>) {

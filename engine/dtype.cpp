@@ -58,6 +58,12 @@ DType promote_types(DType a, DType b) {
   return promotion_rank(a) >= promotion_rank(b) ? a : b;
 }
 
+bool can_cast(DType from, DType to) {
+  if (is_floating(from) && !is_floating(to)) return false;
+  if (from != DType::bool_ && to == DType::bool_) return false;
+  return true;
+}
+
 DType promote_with_scalar(DType tensor_dtype, bool scalar_is_floating) {
   if (scalar_is_floating && !is_floating(tensor_dtype)) return DType::f32;
   if (!scalar_is_floating && tensor_dtype == DType::bool_) return DType::i64;

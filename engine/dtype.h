@@ -46,6 +46,9 @@ bool is_floating(DType dtype);        // f32, f64, bf16, f16
 bool is_integral(DType dtype);        // i64, i32, u8 (not bool)
 // PyTorch's type promotion for two tensors: bool < u8 < i32 < i64 < f16/bf16 < f32 < f64.
 DType promote_types(DType a, DType b);
+// Whether an in-place op may write a `from` result into a `to` tensor (PyTorch's canCast):
+// not floating into integer/bool, and nothing but bool into bool.
+bool can_cast(DType from, DType to);
 // The dtype a Python-style scalar takes when mixed with a tensor of `tensor_dtype`:
 // a float scalar with an integer tensor gives f32 (the default float), else the tensor's dtype.
 DType promote_with_scalar(DType tensor_dtype, bool scalar_is_floating);

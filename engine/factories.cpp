@@ -45,7 +45,9 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   EMBER_CHECK(std::isfinite(start) && std::isfinite(end), "arange: start {} and end {} must be finite", start, end);
   EMBER_CHECK((end - start) / step >= 0, "arange: step {} has the wrong sign for start {} and end {}", step,
               start, end);
-  const int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  EMBER_CHECK(count < 9.0e18, "arange: {} elements (start {}, end {}, step {}) is too many", count, start, end, step);
+  const int64_t n = static_cast<int64_t>(count);
   Tensor t = make_tensor({n}, options.dtype_, options.device_);
   dispatch_all(options.dtype_, "arange", [&]<class T>() {
     T* p = t.data_ptr<T>();
@@ -62,6 +64,10 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
     T* p = t.data_ptr<T>();
     // Fill from both ends (as PyTorch does) so the last value is exactly `end`.
     const int64_t half = steps / 2;
+    if (steps == 1) {
+      p[0] = static_cast<T>(start);  // torch.linspace(a, b, 1) == [a]
+      return;
+    }
     for (int64_t i = 0; i < steps; ++i) {
       p[i] = static_cast<T>(i < half ? start + delta * static_cast<double>(i)
                                      : end - delta * static_cast<double>(steps - 1 - i));
@@ -71,8 +77,8 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
 }
 
 Tensor eye(int64_t n, int64_t m, TensorOptions options) {
-  if (m < 0) m = n;
-  EMBER_CHECK(n >= 0, "eye: n must be non-negative, got {}", n);
+  EMBER_CHECK(n >= 0 && m >= -1, "eye: sizes must be non-negative, got n={} m={}", n, m);
+  if (m == -1) m = n;  // the default: square
   Tensor t = zeros({n, m}, TensorOptions(options.dtype_).device(options.device_));
   dispatch_all(options.dtype_, "eye", [&]<class T>() {
     T* p = t.data_ptr<T>();

@@ -19,7 +19,7 @@ Tensor full_like(const Tensor& t, double value);
 Tensor arange(double end, TensorOptions options = {});
 Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
-Tensor eye(int64_t n, int64_t m = -1, TensorOptions options = {});
+Tensor eye(int64_t n, int64_t m = -1, TensorOptions options = {});  // m = -1: square
 
 // Copies `values` into a new tensor of shape `sizes` (default: 1-D). The dtype follows T unless
 // options say otherwise.

@@ -16,10 +16,10 @@ Generator& default_generator() {
 
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
-std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
+std::array<uint32_t, 4> philox4x32_block(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key) {
   constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  auto [c0, c1, c2, c3] = counter;
+  auto [k0, k1] = key;
   for (int round = 0; round < 10; ++round) {
     const uint64_t p0 = static_cast<uint64_t>(M0) * c0;
     const uint64_t p1 = static_cast<uint64_t>(M1) * c2;
@@ -33,6 +33,11 @@ std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
     k1 += W1;
   }
   return {c0, c1, c2, c3};
+}
+
+std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
+  return philox4x32_block({static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), 0u, 0u},
+                          {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
 }
 
 namespace {

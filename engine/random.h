@@ -37,6 +37,10 @@ class Generator {
 Generator& default_generator();
 void manual_seed(uint64_t seed);  // seeds the default generator
 
+// One Philox-4x32-10 block on a full 128-bit counter and 64-bit key (Random123's philox4x32;
+// checked against its known-answer vectors in test/engine/test_views_extra.cpp).
+std::array<uint32_t, 4> philox4x32_block(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
+// The engine's stream: the 64-bit counter in lanes 0-1 (low word first), lanes 2-3 zero.
 std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed);
 // Uniform in [0, 1) from two 32-bit lanes (53 bits of randomness).
 inline double uniform_from_bits(uint32_t hi, uint32_t lo) {

@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
+#include "ops/elementwise.h"
 
 namespace ember {
 
@@ -33,7 +34,15 @@ void* Tensor::raw_data() const {
 template <class T> T Tensor::item() const {
   EMBER_CHECK(numel() == 1, "item: tensor has {} elements ({}), expected exactly one", numel(), describe());
   check_cpu("item", {this});
-  return static_cast<T>(read_element(*this, 0));
+  // Read in the native type: going through double (read_element) would round int64 beyond 2^53.
+  return dispatch_with_half(dtype(), "item", [&]<class S>() -> T {
+    const S value = *static_cast<const S*>(raw_data());
+    if constexpr (std::is_same_v<S, bfloat16> || std::is_same_v<S, float16>) {
+      return static_cast<T>(static_cast<float>(value));
+    } else {
+      return static_cast<T>(value);
+    }
+  });
 }
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
@@ -190,20 +199,20 @@ void Tensor::retain_grad() const {
   if (meta.retains_grad) return;
   meta.retains_grad = true;
   std::weak_ptr<TensorImpl> weak = impl_;
-  meta.retain_grad_hook = register_hook([weak](const Tensor& grad) -> Tensor {
+  // Kept apart from the ordinary hooks so that it runs after them all, whenever they were
+  // registered: .grad of a non-leaf reflects its hooks, as in PyTorch.
+  grad_fn()->retain_grad_hooks[output_nr()] = [weak](const Tensor& grad) -> Tensor {
     if (auto impl = weak.lock()) {
       Tensor self(impl);
       AutogradMeta& m = autograd_meta(self);
-      if (!m.grad.defined()) {
-        m.grad = grad.detach().clone();
-      } else {
-        NoGradGuard no_grad;
-        m.grad = m.grad.detach().clone();
-        m.grad.add_(grad);
-      }
+      // As AccumulateGrad (autograd/node.cpp): a fresh copy, then out-of-place sums. Under
+      // create_graph (grad mode is on in the engine) both are recorded, so .grad keeps its graph.
+      const bool keep_graph = GradMode::is_enabled();
+      const Tensor incoming = keep_graph ? grad : grad.detach();
+      m.grad = m.grad.defined() ? add(keep_graph ? m.grad : m.grad.detach(), incoming) : incoming.clone();
     }
     return Tensor();
-  });
+  };
 }
 
 }  // namespace ember

@@ -39,8 +39,14 @@ struct TensorOptions {
 // Note [Version counter]: every in-place write bumps the counter shared by a tensor and all its
 // views (and detached aliases). SavedTensor (autograd/saved_tensor.h) records the value at save
 // time and refuses to unpack a tensor whose counter moved, naming the op that saved it.
+// Note [Stale views]: `history_changes` counts in-place ops that gave one of the aliases sharing
+// this counter a new grad_fn. Each tensor with a grad_fn remembers the count it was recorded at;
+// if another alias (the base of a view, say) was rewritten since, the tensor's recorded history
+// no longer describes its data, and using it in a graph is an error (PyTorch would regenerate a
+// view's grad_fn; we refuse rather than return a silently wrong gradient).
 struct VersionCounter {
   std::atomic<uint32_t> value{0};
+  std::atomic<uint32_t> history_changes{0};
 };
 
 struct TensorImpl {

@@ -29,29 +29,60 @@ Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(c
               "{}: a leaf tensor that requires grad ({}) cannot be modified in place; wrap the update in "
               "NoGradGuard (as optimizers do) or work on a clone",
               op, self.describe());
-  Tensor result = compute(tracking ? self.clone() : self);
+  // Any in-graph update of a view is refused, also one that writes a constant (fill_, zero_):
+  // the base's history would not see the write and its gradient would be silently wrong.
+  EMBER_CHECK(!(tracking && self.impl().is_view),
+              "{}: in-place update of a view ({}) inside a graph that requires grad is not supported; use the "
+              "out-of-place op",
+              op, self.describe());
+  // As in PyTorch, writing into a tensor whose elements share memory (an expanded tensor) is an
+  // error, except for the idempotent fill_ and zero_.
+  if (std::string(op) != "fill_" && std::string(op) != "zero_") {
+    for (int64_t d = 0; d < self.dim(); ++d) {
+      EMBER_CHECK(self.size(d) <= 1 || self.stride(d) != 0,
+                  "{}: more than one element of the written-to tensor {} (strides {}) refers to a single memory "
+                  "location; clone() it first",
+                  op, self.describe(), shape_str(self.strides()));
+    }
+  }
+  const Tensor input = tracking ? self.clone() : self;
+  Tensor result = compute(input);
   EMBER_CHECK(result.sizes() == self.sizes(), "{}: the result of shape {} cannot be written into {} in place", op,
               shape_str(result.sizes()), self.describe());
-  EMBER_CHECK(std::string(op) == "copy_" || is_floating(self.dtype()) || !is_floating(result.dtype()),
+  // PyTorch's canCast: arithmetic may not turn floats into integers or anything into bool.
+  EMBER_CHECK(std::string(op) == "copy_" || can_cast(result.dtype(), self.dtype()),
               "{}: result type {} cannot be cast to the in-place target's type {}", op, dtype_name(result.dtype()),
               dtype_name(self.dtype()));
-  if (tracking && result.requires_grad()) {
-    EMBER_CHECK(!self.impl().is_view,
-                "{}: in-place update of a view ({}) inside a graph that requires grad is not supported; use the "
-                "out-of-place op",
-                op, self.describe());
+  if (tracking && !result.requires_grad() && self.requires_grad()) {
+    // Overwritten by a constant (fill_, zero_, copy_ of a constant): as in PyTorch the tensor stays
+    // in the graph, with a zero gradient towards its old value (a non-leaf stays a non-leaf).
+    result = result.detach();
+    record_backward(op, {input}, {result}, {}, [](BackwardContext& ctx) -> TensorList {
+      return {zeros(ctx.input_shape(0), TensorOptions(ctx.input_dtype(0)).device(ctx.grad(0).device()))};
+    });
   }
   copy_data(self, result);
   self.bump_version();
   if (tracking) {
     AutogradMeta& meta = autograd_meta(self);
+    // retain_grad follows the tensor to its new grad_fn (as in PyTorch).
+    TensorHook retain;
+    if (meta.grad_fn) {
+      if (auto it = meta.grad_fn->retain_grad_hooks.find(meta.output_nr); it != meta.grad_fn->retain_grad_hooks.end()) {
+        retain = std::move(it->second);
+        meta.grad_fn->retain_grad_hooks.erase(it);
+      }
+    }
     if (result.requires_grad()) {
       meta.grad_fn = result.grad_fn();
       meta.output_nr = result.output_nr();
+      if (retain) meta.grad_fn->retain_grad_hooks[meta.output_nr] = std::move(retain);
     } else {
-      meta.grad_fn = nullptr;  // overwritten by a constant: the old history no longer matters
+      meta.grad_fn = nullptr;  // self never required grad and still does not (e.g. int target)
       meta.requires_grad = false;
     }
+    // Note [Stale views] (engine/tensor.h): other aliases' recorded histories are now out of date.
+    meta.history_changes_seen = self.impl().version->history_changes.fetch_add(1) + 1;
   }
   return self;
 }
@@ -82,18 +113,31 @@ Tensor& Tensor::div_(const Tensor& other) {
 Tensor& Tensor::div_(double other) {
   return apply_inplace(*this, "div_", [&](const Tensor& s) { return div(s, other); });
 }
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() {
+  return apply_inplace(*this, "zero_", [&](const Tensor& s) { return zeros(s.sizes(), s.dtype()); });
+}
 Tensor& Tensor::fill_(double value) {
   return apply_inplace(*this, "fill_", [&](const Tensor& s) { return full(s.sizes(), value, s.dtype()); });
 }
 Tensor& Tensor::copy_(const Tensor& src) {
   check_defined("copy_", src, "src");
   check_same_device("copy_", {this, &src});
+  EMBER_CHECK(broadcast_shapes(sizes(), src.sizes(), "copy_") == sizes(), "copy_: source {} cannot be broadcast to {}",
+              src.describe(), describe());
   return apply_inplace(
       *this, "copy_",
       [&](const Tensor& s) {
-        Tensor converted = src.to(s.dtype());
-        return converted.expand(s.sizes()).contiguous();
+        Tensor converted = src.to(s.dtype()).expand(s.sizes()).contiguous();
+        // A source sharing memory with self (a[1:].copy_(a[:-1])) is read before it is overwritten.
+        if (converted.storage() == storage() && !converted.is_same(*this)) converted = converted.clone();
+        if (converted.is_same(src) && src.requires_grad()) {
+          // No conversion was needed, so `converted` is `src` itself (a leaf, or another node's
+          // output): self needs a node of its own, else it would share src's history, or none.
+          converted = src.detach();
+          record_backward("copy_", {src}, {converted}, {},
+                          [](BackwardContext& ctx) -> TensorList { return {ctx.grad(0)}; });
+        }
+        return converted;
       },
       {src});
 }

@@ -92,7 +92,11 @@ Tensor Tensor::view(const Shape& sizes_in) const {
 Tensor Tensor::reshape(const Shape& sizes_in) const {
   const Shape new_sizes = infer_size(sizes_in, numel(), "reshape", *this);
   if (view_strides(sizes(), strides(), new_sizes)) return view(new_sizes);
-  return contiguous().view(new_sizes);
+  // Not viewable, so contiguous() copies: the result is a fresh tensor, not a view of `this`
+  // (as in PyTorch), and in-place ops on it are allowed inside graphs.
+  Tensor out = contiguous().view(new_sizes);
+  out.impl().is_view = false;
+  return out;
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
@@ -206,7 +210,8 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
   Shape new_sizes = sizes(), new_strides = strides();
-  new_sizes[d] = (end - start + step - 1) / step;
+  // ceil((end - start) / step) without overflow for huge steps (end >= start after clamping).
+  new_sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
   new_strides[d] = stride(d) * step;
   Tensor out = make_view(*this, new_sizes, new_strides, offset() + start * stride(d));
   return record_view("slice", *this, out, [d, start, end, step](BackwardContext& ctx) -> TensorList {
