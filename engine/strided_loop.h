@@ -109,6 +109,9 @@ template <class Out, class... Ins, class F>
 void map_kernel(const Shape& sizes, StridedOperands<sizeof...(Ins) + 1> ops, F f) {
   constexpr size_t N = sizeof...(Ins) + 1;
   strided_loop<N>(sizes, ops, [&](std::array<char*, N> p, std::array<int64_t, N> s, int64_t n) {
+    // A private copy of the functor: its captured state (an alpha, a slope) then cannot alias the
+    // output, so GCC keeps it in registers and vectorises the unit-stride loops below.
+    const F op = f;
     constexpr std::array<int64_t, N> item_sizes{static_cast<int64_t>(sizeof(Out)),
                                                 static_cast<int64_t>(sizeof(Ins))...};
     bool unit = true;
@@ -117,16 +120,34 @@ void map_kernel(const Shape& sizes, StridedOperands<sizeof...(Ins) + 1> ops, F f
     if (unit) {
       [&]<size_t... I>(std::index_sequence<I...>) {
         [[maybe_unused]] auto ins = std::make_tuple(reinterpret_cast<const Ins*>(p[I + 1])...);
-        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(std::get<I>(ins)[i]...));
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(op(std::get<I>(ins)[i]...));
       }(std::index_sequence_for<Ins...>{});
-    } else {
-      [&]<size_t... I>(std::index_sequence<I...>) {
-        for (int64_t i = 0; i < n; ++i) {
-          *reinterpret_cast<Out*>(p[0] + i * s[0]) =
-              static_cast<Out>(f(*reinterpret_cast<const Ins*>(p[I + 1] + i * s[I + 1])...));
-        }
-      }(std::index_sequence_for<Ins...>{});
+      return;
     }
+    if constexpr (N == 3) {
+      // Binary op against a broadcast scalar (x + 2.0, a row times a column entry): read the
+      // scalar once and keep the loop contiguous.
+      using A = std::tuple_element_t<0, std::tuple<Ins...>>;
+      using B = std::tuple_element_t<1, std::tuple<Ins...>>;
+      if (s[0] == item_sizes[0] && s[1] == item_sizes[1] && s[2] == 0) {
+        const A* a = reinterpret_cast<const A*>(p[1]);
+        const B b = *reinterpret_cast<const B*>(p[2]);
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(op(a[i], b));
+        return;
+      }
+      if (s[0] == item_sizes[0] && s[1] == 0 && s[2] == item_sizes[2]) {
+        const A a = *reinterpret_cast<const A*>(p[1]);
+        const B* b = reinterpret_cast<const B*>(p[2]);
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(op(a, b[i]));
+        return;
+      }
+    }
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      for (int64_t i = 0; i < n; ++i) {
+        *reinterpret_cast<Out*>(p[0] + i * s[0]) =
+            static_cast<Out>(op(*reinterpret_cast<const Ins*>(p[I + 1] + i * s[I + 1])...));
+      }
+    }(std::index_sequence_for<Ins...>{});
   });
 }
 
