@@ -36,20 +36,9 @@ cpu::Conv2dGeometry geometry(int64_t batch, int64_t in_channels, int64_t in_h, i
   g.in_channels = in_channels;
   g.out_channels = out_channels;
   g.groups = s.groups;
-  cpu::PatchGeometry& p = g.patch;
-  p.channels = in_channels / s.groups;
-  p.in_h = in_h;
-  p.in_w = in_w;
-  p.kernel_h = kernel_h;
-  p.kernel_w = kernel_w;
-  p.out_h = out_h;
-  p.out_w = out_w;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_h = s.pad_h;
-  p.pad_w = s.pad_w;
-  p.dilation_h = s.dilation_h;
-  p.dilation_w = s.dilation_w;
+  g.patch = {.channels = in_channels / s.groups, .in_h = in_h, .in_w = in_w, .kernel_h = kernel_h,
+             .kernel_w = kernel_w, .out_h = out_h, .out_w = out_w, .stride_h = s.stride_h, .stride_w = s.stride_w,
+             .pad_h = s.pad_h, .pad_w = s.pad_w, .dilation_h = s.dilation_h, .dilation_w = s.dilation_w};
   return g;
 }
 

@@ -24,18 +24,9 @@ void check_window(const char* op, Size2 kernel_size, Size2 dilation, Size2 paddi
 // The block grid over an (H, W) image; errors when not even one block fits.
 cpu::PatchGeometry window(const char* op, int64_t channels, int64_t in_h, int64_t in_w, Size2 kernel_size,
                           Size2 dilation, Size2 padding, Size2 stride) {
-  cpu::PatchGeometry g;
-  g.channels = channels;
-  g.in_h = in_h;
-  g.in_w = in_w;
-  g.kernel_h = kernel_size.h;
-  g.kernel_w = kernel_size.w;
-  g.stride_h = stride.h;
-  g.stride_w = stride.w;
-  g.pad_h = padding.h;
-  g.pad_w = padding.w;
-  g.dilation_h = dilation.h;
-  g.dilation_w = dilation.w;
+  cpu::PatchGeometry g{.channels = channels, .in_h = in_h, .in_w = in_w, .kernel_h = kernel_size.h,
+                       .kernel_w = kernel_size.w, .stride_h = stride.h, .stride_w = stride.w, .pad_h = padding.h,
+                       .pad_w = padding.w, .dilation_h = dilation.h, .dilation_w = dilation.w};
   const int64_t span_h = dilation.h * (kernel_size.h - 1) + 1, span_w = dilation.w * (kernel_size.w - 1) + 1;
   const int64_t padded_h = in_h + 2 * padding.h, padded_w = in_w + 2 * padding.w;
   EMBER_CHECK(padded_h >= span_h && padded_w >= span_w,
