@@ -14,7 +14,7 @@ for arg in "$@"; do
   case "$arg" in
     --sanitize)
       build_dir=build-sanitize
-      meson_options=(-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false -Dnative=false -Dwerror=false)
+      meson_options=(-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dnative=false -Dwerror=false)
       ;;
     -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) suites+=("$arg") ;;
