@@ -1,4 +1,4 @@
-// CPU convolution kernels: im2col + GEMM per (image, group), parallel over images, and direct
+// CPU convolution kernels: im2col + GEMM per (image, group, row band), parallel over images, and direct
 // kernels for depthwise convolutions. Twins: ops/cpu/conv.cpp, ops/conv.cpp (API + backward).
 #pragma once
 #include "engine/tensor.h"

@@ -13,22 +13,39 @@ namespace ember::cpu {
 template <class T>
 void im2col(const T* x, T* col, const PatchGeometry& g) {
   // x: (C, H, W) -> col: (C, kh, kw, out_h, out_w)
+  // With unit strides and out_w == in_w ('same' padding), consecutive output rows read consecutive
+  // input rows, so a tap's whole column row is one shifted copy of the plane: one memcpy, then the
+  // few columns that wrapped in from a neighbouring row are zeroed. Otherwise row by row.
   const int64_t L = g.locations();
+  const bool contiguous_rows = g.stride_h == 1 && g.stride_w == 1 && g.in_w == g.out_w;
   for (int64_t c = 0; c < g.channels; ++c) {
     const T* plane = x + c * g.in_h * g.in_w;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+      const ValidRange rows = valid_outputs(g.out_h, g.in_h, g.stride_h, g.pad_h, ki * g.dilation_h);
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
         T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * L;
         const ValidRange cols = valid_outputs(g.out_w, g.in_w, g.stride_w, g.pad_w, kj * g.dilation_w);
         const int64_t shift = kj * g.dilation_w - g.pad_w;
-        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          T* out = row + oh * g.out_w;
-          const int64_t ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
-          if (ih < 0 || ih >= g.in_h) {
-            std::fill(out, out + g.out_w, T(0));
-            continue;
+        if (rows.first >= rows.last || cols.first >= cols.last) {
+          std::fill(row, row + L, T(0));
+          continue;
+        }
+        std::fill(row, row + rows.first * g.out_w, T(0));
+        std::fill(row + rows.last * g.out_w, row + L, T(0));
+        if (contiguous_rows) {
+          const int64_t begin = rows.first * g.out_w + cols.first, end = (rows.last - 1) * g.out_w + cols.last;
+          const int64_t ih = rows.first - g.pad_h + ki * g.dilation_h;
+          std::memcpy(row + begin, plane + ih * g.in_w + cols.first + shift, sizeof(T) * (end - begin));
+          for (int64_t oh = rows.first; oh < rows.last; ++oh) {
+            T* out = row + oh * g.out_w;
+            std::fill(out, out + cols.first, T(0));
+            std::fill(out + cols.last, out + g.out_w, T(0));
           }
-          const T* in = plane + ih * g.in_w;
+          continue;
+        }
+        for (int64_t oh = rows.first; oh < rows.last; ++oh) {
+          T* out = row + oh * g.out_w;
+          const T* in = plane + (oh * g.stride_h - g.pad_h + ki * g.dilation_h) * g.in_w;
           std::fill(out, out + cols.first, T(0));
           if (g.stride_w == 1) {
             std::memcpy(out + cols.first, in + cols.first + shift, sizeof(T) * (cols.last - cols.first));
