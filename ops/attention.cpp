@@ -2,9 +2,9 @@
 // Kernels: ops/cpu/attention.cpp. Formulas: autograd/derivatives/attention.md.
 //
 // First-order backward runs the fused recomputing kernel (memory O(L·d)). With create_graph the
-// backward is instead written with differentiable ops (attention_reference's pieces), so double
-// backward works; those ops materialise (..., L, S, d) products, fine for the sizes that need
-// second derivatives today (TODO: switch the products to matmul once that family lands).
+// backward is instead written with differentiable ops (attention_reference's pieces: matmul,
+// softmax by exp/sum, where), so double backward works; that path holds (..., L, S) score
+// matrices, fine for the sizes that need second derivatives.
 #include "ops/attention.h"
 
 #include <cmath>
@@ -17,6 +17,7 @@
 #include "ops/cpu/attention.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/unary.h"
 
@@ -67,18 +68,12 @@ Tensor detached_row_max(const Tensor& scores) {
 
 // Attention weights softmax(q kᵀ · scale + mask), (..., L, S), from differentiable ops only.
 Tensor reference_weights(const Tensor& q, const Tensor& k, const Tensor& mask, bool causal, double scale) {
-  // (..., L, 1, d) * (..., 1, S, d) summed over d: q kᵀ without matmul.
-  Tensor scores = mul(sum(mul(q.unsqueeze(-2), k.unsqueeze(-3)), {-1}), scale);
+  Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale);  // (..., L, S)
   if (causal) scores = where(causal_keep(q.size(-2), k.size(-2)), scores, kNegInf);
   if (mask.defined()) scores = mask.dtype() == DType::bool_ ? where(mask, scores, kNegInf) : add(scores, mask);
   Tensor e = exp(sub(scores, detached_row_max(scores)));
   Tensor denominator = sum(e, {-1}, /*keepdim=*/true);
   return div(e, where(eq(denominator, 0.0), 1.0, denominator));  // fully masked rows -> 0
-}
-
-// weights (..., L, S) · v (..., S, dv) -> (..., L, dv) as a broadcast product summed over S.
-Tensor weights_times_values(const Tensor& weights, const Tensor& v) {
-  return sum(mul(weights.unsqueeze(-1), v.unsqueeze(-3)), {-2});
 }
 
 double default_scale(int64_t d, std::optional<double> scale) {
@@ -98,15 +93,15 @@ TensorList reference_backward(const BackwardContext& ctx, const Tensor& grad_out
   TensorList grads(4);
   if (ctx.needs_grad(2)) {
     Tensor kept = dropout ? mul(weights, dropout_factors) : weights;
-    grads[2] = sum(mul(kept.unsqueeze(-1), grad_out.unsqueeze(-2)), {-3});  // (..., S, dv)
+    grads[2] = matmul(kept.transpose(-2, -1), grad_out);  // (..., S, dv)
   }
   if (!ctx.needs_grad(0) && !ctx.needs_grad(1) && !ctx.needs_grad(3)) return grads;
-  Tensor grad_weights = sum(mul(grad_out.unsqueeze(-2), v.unsqueeze(-3)), {-1});  // (..., L, S)
+  Tensor grad_weights = matmul(grad_out, v.transpose(-2, -1));  // (..., L, S)
   if (dropout) grad_weights = mul(grad_weights, dropout_factors);
   Tensor row_dot = sum(mul(grad_weights, weights), {-1}, /*keepdim=*/true);
   Tensor grad_scores = mul(weights, sub(grad_weights, row_dot));
-  if (ctx.needs_grad(0)) grads[0] = mul(sum(mul(grad_scores.unsqueeze(-1), k.unsqueeze(-3)), {-2}), scale);
-  if (ctx.needs_grad(1)) grads[1] = mul(sum(mul(grad_scores.unsqueeze(-1), q.unsqueeze(-2)), {-3}), scale);
+  if (ctx.needs_grad(0)) grads[0] = mul(matmul(grad_scores, k), scale);
+  if (ctx.needs_grad(1)) grads[1] = mul(matmul(grad_scores.transpose(-2, -1), q), scale);
   if (ctx.needs_grad(3)) grads[3] = sum_to(grad_scores, ctx.input_shape(3));
   return grads;
 }
@@ -255,7 +250,7 @@ Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, co
                            bool is_causal, std::optional<double> scale, const Tensor& dropout_factors) {
   Tensor weights = reference_weights(q, k, attn_mask, is_causal, default_scale(q.size(-1), scale));
   if (dropout_factors.defined()) weights = mul(weights, dropout_factors);
-  return weights_times_values(weights, v);
+  return matmul(weights, v);  // (..., L, dv)
 }
 
 Tensor attention_dropout_factors(const Shape& batch, int64_t L, int64_t S, double p, GeneratorState state,

@@ -24,8 +24,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 
 namespace detail {
 
-// The same function composed of differentiable elementwise ops and sums (O(L·S·d) memory): the
-// naive reference the fused kernel is tested against, and the double-backward path.
+// The same function composed of differentiable ops (matmul, exp, sums; it builds the (..., L, S)
+// scores): the naive reference the fused kernel is tested against, and the double-backward path.
 // `dropout_factors` (..., L, S), when given, multiplies the attention weights (0 or 1/(1-p)).
 Tensor attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask = Tensor(),
                            bool is_causal = false, std::optional<double> scale = std::nullopt,
