@@ -13,6 +13,7 @@
 
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "ops/cpu/math.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -129,66 +130,14 @@ std::vector<T> transpose_key_blocks(const T* x, int64_t batch_heads, int64_t row
   return out;
 }
 
-// ---- exp over a tile row ----
-// float: 2^n · P6(r) with n = round(x·log2 e), |r| <= ln2/2 (relative error ~2e-7), written so the
-// compiler vectorises it; inputs below -87 (including -inf from masking) give exactly 0.
-// double (tests, gradcheck): std::exp.
-void exp_inplace(float* __restrict x, int64_t n) {
-  constexpr float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-  // Adding 1.5·2^23 rounds to an integer in the low mantissa bits: no floor / float->int
-  // conversion, which keeps GCC from vectorising the loop.
-  constexpr float round_magic = 12582912.0f;
-  constexpr int32_t round_magic_bits = 0x4B400000;
-  for (int64_t i = 0; i < n; ++i) {
-    const float value = x[i];
-    const float clamped = value < -87.0f ? -87.0f : (value > 88.0f ? 88.0f : value);
-    const float shifted = clamped * log2e + round_magic;
-    const float power = shifted - round_magic;
-    const float r = (clamped - power * ln2_hi) - power * ln2_lo;
-    float poly = 1.0f / 720.0f;
-    poly = poly * r + 1.0f / 120.0f;
-    poly = poly * r + 1.0f / 24.0f;
-    poly = poly * r + 1.0f / 6.0f;
-    poly = poly * r + 0.5f;
-    poly = poly * r + 1.0f;
-    poly = poly * r + 1.0f;
-    const int32_t exponent_bits = (std::bit_cast<int32_t>(shifted) - round_magic_bits + 127) << 23;
-    x[i] = value < -87.0f ? 0.0f : poly * std::bit_cast<float>(exponent_bits);
-  }
-}
-void exp_inplace(double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+// exp over a tile row (masked entries are -inf and give exactly 0): math::fast_exp, which is
+// branch-free and vectorised for float; double (tests, gradcheck) uses std::exp.
+template <class T>
+void exp_inplace(T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = math::fast_exp(x[i]);
 }
 
 template <class T> constexpr T kInf = std::numeric_limits<T>::infinity();
-
-// Row reductions with one partial per vector lane: without -ffast-math GCC will not reorder a
-// float max/sum reduction, but it vectorises these lane-wise updates.
-template <class T>
-T max_of(const T* x, int64_t n) {
-  constexpr int64_t lanes = kLanes<T>;
-  T partial[lanes];
-  std::fill(partial, partial + lanes, -kInf<T>);
-  int64_t c = 0;
-  for (; c + lanes <= n; c += lanes)
-    for (int64_t l = 0; l < lanes; ++l) partial[l] = partial[l] < x[c + l] ? x[c + l] : partial[l];
-  T best = -kInf<T>;
-  for (int64_t l = 0; l < lanes; ++l) best = std::max(best, partial[l]);
-  for (; c < n; ++c) best = std::max(best, x[c]);
-  return best;
-}
-template <class T>
-T sum_of(const T* x, int64_t n) {
-  constexpr int64_t lanes = kLanes<T>;
-  T partial[lanes] = {};
-  int64_t c = 0;
-  for (; c + lanes <= n; c += lanes)
-    for (int64_t l = 0; l < lanes; ++l) partial[l] += x[c + l];
-  T total = 0;
-  for (int64_t l = 0; l < lanes; ++l) total += partial[l];
-  for (; c < n; ++c) total += x[c];
-  return total;
-}
 
 double dropout_scale(double p) { return p < 1.0 ? 1.0 / (1.0 - p) : 0.0; }
 
@@ -316,7 +265,7 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
       // Online softmax: rescale what was accumulated under the old running max.
       for (int64_t r = 0; r < m; ++r) {
         T* s = probs + r * block_k;
-        const T tile_max = max_of(s, tile.n);
+        const T tile_max = math::row_max(s, tile.n);
         const T new_max = std::max(row_max[r], tile_max);
         if (new_max == -kInf<T>) {  // every key so far is masked for this row
           std::fill(s, s + tile.n, T(0));
@@ -324,7 +273,7 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
         }
         for (int64_t c = 0; c < tile.n; ++c) s[c] -= new_max;
         exp_inplace(s, tile.n);
-        const T tile_sum = sum_of(s, tile.n);
+        const T tile_sum = math::row_sum(s, tile.n);
         if (new_max != row_max[r]) {
           const T correction = row_max[r] == -kInf<T> ? T(0) : std::exp(row_max[r] - new_max);
           row_sum[r] *= correction;

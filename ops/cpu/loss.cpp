@@ -8,9 +8,15 @@
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
 #include "ops/cpu/loops.h"
-#include "ops/cpu/softmax_exp.h"
+#include "ops/cpu/math.h"
 
 namespace ember::cpu {
+
+using math::fast_exp;
+using math::kReductionLanes;
+using math::row_dot;
+using math::row_max;
+using math::row_sum;
 
 void nll_gather(const Tensor& out, const Tensor& x, const Tensor& target, const Tensor& weight, int64_t ignore_index) {
   const int64_t N = x.size(0), S = x.size(2);
@@ -79,12 +85,12 @@ void cross_entropy_fwd(const Tensor& out, const Tensor& lse, const Tensor& logit
       for (int64_t n = begin; n < end; ++n) {
         const T* row = x + n * C;
         const T max_value = row_max(row, C);
-        T lanes[kLanes] = {};
+        T lanes[kReductionLanes] = {};
         int64_t c = 0;
-        for (; c + kLanes <= C; c += kLanes)
-          for (int k = 0; k < kLanes; ++k) lanes[k] += fast_exp(row[c + k] - max_value);
+        for (; c + kReductionLanes <= C; c += kReductionLanes)
+          for (int k = 0; k < kReductionLanes; ++k) lanes[k] += fast_exp(row[c + k] - max_value);
         T total = 0;
-        for (int k = 0; k < kLanes; ++k) total += lanes[k];
+        for (int k = 0; k < kReductionLanes; ++k) total += lanes[k];
         for (; c < C; ++c) total += fast_exp(row[c] - max_value);
         l[n] = max_value + std::log(total);
         const int64_t target_class = t[n];

@@ -230,4 +230,46 @@ template <class T> EMBER_MATH_INLINE T tanh_softplus(T x) {
   return x > T(20) ? T(1) : n / (n + T(2));
 }
 
+// ---- Row reductions (softmax, cross-entropy, attention) ----
+// One partial per lane: without -ffast-math GCC will not reorder a float max/sum reduction, but it
+// vectorises these lane-wise updates.
+inline constexpr int kReductionLanes = 16;
+
+template <class T>
+inline T row_max(const T* x, int64_t n) {
+  T lanes[kReductionLanes];
+  for (int k = 0; k < kReductionLanes; ++k) lanes[k] = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  for (; i + kReductionLanes <= n; i += kReductionLanes)
+    for (int k = 0; k < kReductionLanes; ++k) lanes[k] = x[i + k] > lanes[k] ? x[i + k] : lanes[k];
+  T result = -std::numeric_limits<T>::infinity();
+  for (int k = 0; k < kReductionLanes; ++k) result = lanes[k] > result ? lanes[k] : result;
+  for (; i < n; ++i) result = x[i] > result ? x[i] : result;
+  return result;
+}
+
+template <class T>
+inline T row_sum(const T* x, int64_t n) {
+  T lanes[kReductionLanes] = {};
+  int64_t i = 0;
+  for (; i + kReductionLanes <= n; i += kReductionLanes)
+    for (int k = 0; k < kReductionLanes; ++k) lanes[k] += x[i + k];
+  T result = 0;
+  for (int k = 0; k < kReductionLanes; ++k) result += lanes[k];
+  for (; i < n; ++i) result += x[i];
+  return result;
+}
+
+template <class T>
+inline T row_dot(const T* a, const T* b, int64_t n) {
+  T lanes[kReductionLanes] = {};
+  int64_t i = 0;
+  for (; i + kReductionLanes <= n; i += kReductionLanes)
+    for (int k = 0; k < kReductionLanes; ++k) lanes[k] += a[i + k] * b[i + k];
+  T result = 0;
+  for (int k = 0; k < kReductionLanes; ++k) result += lanes[k];
+  for (; i < n; ++i) result += a[i] * b[i];
+  return result;
+}
+
 }  // namespace ember::cpu::math

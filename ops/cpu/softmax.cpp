@@ -8,9 +8,15 @@
 
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
-#include "ops/cpu/softmax_exp.h"
+#include "ops/cpu/math.h"
 
 namespace ember::cpu {
+
+using math::fast_exp;
+using math::kReductionLanes;
+using math::row_dot;
+using math::row_max;
+using math::row_sum;
 
 namespace {
 

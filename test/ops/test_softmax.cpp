@@ -1,7 +1,7 @@
 // Tests for ops/softmax.h: closed-form values, stability, row vs strided paths, gradcheck and
 // gradgradcheck, fused vs composed backward, bad input.
 #include "helpers.h"
-#include "ops/cpu/softmax_exp.h"
+#include "ops/cpu/math.h"
 
 using namespace ember;
 using ember::test::all_close;
@@ -113,7 +113,7 @@ TEST_CASE("softmax bad input", "[ops][nn][softmax][errors]") {
   REQUIRE_THROWS_OP(softmax(Tensor(), 0), "softmax");
 }
 
-TEST_CASE("softmax's vectorised exp is within a few ulp of std::exp", "[ops][nn][softmax]") {
+TEST_CASE("the shared vectorised exp (softmax, losses, attention) is within a few ulp of std::exp", "[ops][nn][softmax]") {
   auto check = [](auto zero) {
     using T = decltype(zero);
     const T eps = std::numeric_limits<T>::epsilon();
@@ -121,19 +121,19 @@ TEST_CASE("softmax's vectorised exp is within a few ulp of std::exp", "[ops][nn]
     for (int i = -20400; i <= 20600; ++i) {
       const T x = static_cast<T>(i) * static_cast<T>(0.0043);  // [-87.7, 88.6], off-grid values
       const T expected = std::exp(x);
-      worst = std::max(worst, std::abs(cpu::fast_exp(x) - expected) / expected);
+      worst = std::max(worst, std::abs(cpu::math::fast_exp(x) - expected) / expected);
     }
     REQUIRE(worst <= 4 * eps);
-    REQUIRE(cpu::fast_exp(-std::numeric_limits<T>::infinity()) == T(0));
-    REQUIRE(cpu::fast_exp(T(0)) == T(1));
-    REQUIRE(cpu::fast_exp(T(1000)) == std::numeric_limits<T>::infinity());
-    REQUIRE(std::isnan(cpu::fast_exp(std::numeric_limits<T>::quiet_NaN())));
+    REQUIRE(cpu::math::fast_exp(-std::numeric_limits<T>::infinity()) == T(0));
+    REQUIRE(cpu::math::fast_exp(T(0)) == T(1));
+    REQUIRE(cpu::math::fast_exp(T(1000)) == std::numeric_limits<T>::infinity());
+    REQUIRE(std::isnan(cpu::math::fast_exp(std::numeric_limits<T>::quiet_NaN())));
   };
   check(0.0f);
   check(0.0);
-  REQUIRE(cpu::fast_exp(-700.0) == Approx(std::exp(-700.0)).epsilon(1e-14));
-  REQUIRE(cpu::fast_exp(709.5) == Approx(std::exp(709.5)).epsilon(1e-14));
-  REQUIRE(cpu::fast_exp(-740.0) == Approx(std::exp(-740.0)).epsilon(1e-3));  // subnormal
-  REQUIRE(cpu::fast_exp(-88.0f) == Approx(std::exp(-88.0f)).epsilon(1e-3));   // subnormal
-  REQUIRE(cpu::fast_exp(88.7f) == Approx(std::exp(88.7f)).epsilon(1e-6));
+  REQUIRE(cpu::math::fast_exp(-700.0) == Approx(std::exp(-700.0)).epsilon(1e-14));
+  REQUIRE(cpu::math::fast_exp(709.5) == Approx(std::exp(709.5)).epsilon(1e-14));
+  REQUIRE(cpu::math::fast_exp(-740.0) == Approx(std::exp(-740.0)).epsilon(1e-3));  // subnormal
+  REQUIRE(cpu::math::fast_exp(-88.0f) == Approx(std::exp(-88.0f)).epsilon(1e-3));   // subnormal
+  REQUIRE(cpu::math::fast_exp(88.7f) == Approx(std::exp(88.7f)).epsilon(1e-6));
 }
