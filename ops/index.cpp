@@ -223,4 +223,9 @@ Tensor one_hot(const Tensor& indices_in, int64_t num_classes) {
   return out;
 }
 
+Tensor scatter_grad_along_dim(const Tensor& grad, const Tensor& index, int64_t dim, const Shape& shape) {
+  if (shape.empty()) return grad.reshape(shape);
+  return scatter_add(zeros(shape, TensorOptions(grad.dtype()).device(grad.device())), dim, index, grad);
+}
+
 }  // namespace ember

@@ -32,4 +32,9 @@ Tensor masked_select(const Tensor& x, const Tensor& mask);
 // int64 tensor of shape (..., num_classes) with a 1 at each index; num_classes -1 = max + 1.
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 
+// zeros(shape) with `grad` added at `index` along `dim` (repeats add up): the backward of every op
+// that picks values by index along a dim (max/min with indices, sort, topk). Built on scatter_add,
+// so it is differentiable (its backward is a gather). A 0-d shape takes the gradient as it is.
+Tensor scatter_grad_along_dim(const Tensor& grad, const Tensor& index, int64_t dim, const Shape& shape);
+
 }  // namespace ember

@@ -13,6 +13,7 @@
 #include "ops/compare.h"
 #include "ops/cpu/reduce.h"
 #include "ops/elementwise.h"
+#include "ops/index.h"
 #include "ops/sort.h"
 #include "ops/unary.h"
 
@@ -215,7 +216,7 @@ static ValuesIndices extreme_along_dim(const char* op, const Tensor& x, int64_t 
                   [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
                     // The gradient goes to the reported index only (0-d input: dims is empty).
                     if (dims.empty()) return {ctx.grad(0).reshape(ctx.input_shape(0))};
-                    return {place_along_dim(unsqueeze_reduced(ctx.grad(0), dims, keepdim),
+                    return {scatter_grad_along_dim(unsqueeze_reduced(ctx.grad(0), dims, keepdim),
                                             unsqueeze_reduced(ctx.saved(0), dims, keepdim), dims[0],
                                             ctx.input_shape(0))};
                   });

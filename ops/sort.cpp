@@ -1,5 +1,5 @@
 // Sorting and scans: API, checks, dispatch and backward. Kernels: ops/cpu/sort.cpp.
-// Formulas: autograd/derivatives/reduce.md.
+// Formulas: autograd/DERIVATIVES.md.
 #include "ops/sort.h"
 
 #include "autograd/function.h"
@@ -9,26 +9,11 @@
 #include "ops/compare.h"
 #include "ops/cpu/sort.h"
 #include "ops/elementwise.h"
+#include "ops/index.h"
 
 namespace ember {
 
 namespace {
-
-// Every index in `index` lies in [0, size); errors name the op and the offending value.
-void check_index_range(const char* op, const Tensor& index, int64_t size) {
-  const Tensor idx = index.contiguous();
-  const int64_t* p = idx.data_ptr<int64_t>();
-  for (int64_t i = 0; i < idx.numel(); ++i)
-    EMBER_CHECK(p[i] >= 0 && p[i] < size, "{}: index {} is out of range for a dimension of size {}", op, p[i], size);
-}
-
-// Shape `a` equals `b` in every dim except `dim`.
-bool same_except(const Shape& a, const Shape& b, int64_t dim) {
-  if (a.size() != b.size()) return false;
-  for (size_t d = 0; d < a.size(); ++d)
-    if (static_cast<int64_t>(d) != dim && a[d] != b[d]) return false;
-  return true;
-}
 
 // Shared by sort and topk: the first k of the stable sort along dim, and the backward that puts
 // the gradient back where each value came from.
@@ -38,7 +23,7 @@ ValuesIndices sorted_prefix(const char* op, const Tensor& x, int64_t dim, bool d
   ValuesIndices out{empty(out_sizes, x.dtype()), empty(out_sizes, DType::i64)};
   cpu::sort(out.values, out.indices, x.detach().contiguous(), dim, descending, k);
   record_backward(op, {x}, {out.values, out.indices}, {out.indices}, [dim](BackwardContext& ctx) -> TensorList {
-    return {place_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
+    return {scatter_grad_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
   });
   return out;
 }
@@ -124,45 +109,6 @@ Tensor cumprod(const Tensor& x, int64_t dim_in) {
   cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::prod, /*reverse=*/false);
   record_backward("cumprod", {x}, {out}, {x, out}, [dim](BackwardContext& ctx) -> TensorList {
     return {cumprod_backward(ctx.grad(0), ctx.saved(0), ctx.saved(1), dim)};
-  });
-  return out;
-}
-
-// ---------------------------------------------------------------- take / place along a dim
-Tensor take_along_dim(const Tensor& x, const Tensor& index, int64_t dim_in) {
-  check_defined("take_along_dim", x, "self");
-  check_defined("take_along_dim", index, "index");
-  check_cpu("take_along_dim", {&x, &index});
-  EMBER_CHECK(index.dtype() == DType::i64, "take_along_dim: index must be int64, got {}", index.describe());
-  const int64_t dim = wrap_dim(dim_in, x.dim(), "take_along_dim");
-  EMBER_CHECK(same_except(index.sizes(), x.sizes(), dim),
-              "take_along_dim: index {} must match the input {} in every dim except {}", index.describe(),
-              x.describe(), dim);
-  check_index_range("take_along_dim", index, x.dim() == 0 ? 1 : x.size(dim));
-  Tensor out = empty(index.sizes(), x.dtype());
-  cpu::take_along_dim(out, x.detach().contiguous(), index.contiguous(), dim);
-  record_backward("take_along_dim", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
-    return {place_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
-  });
-  return out;
-}
-
-Tensor place_along_dim(const Tensor& src, const Tensor& index, int64_t dim_in, const Shape& shape) {
-  check_defined("place_along_dim", src, "src");
-  check_defined("place_along_dim", index, "index");
-  check_cpu("place_along_dim", {&src, &index});
-  EMBER_CHECK(index.dtype() == DType::i64, "place_along_dim: index must be int64, got {}", index.describe());
-  EMBER_CHECK(index.sizes() == src.sizes(), "place_along_dim: index {} and src {} must have the same shape",
-              index.describe(), src.describe());
-  const int64_t dim = wrap_dim(dim_in, src.dim(), "place_along_dim");
-  EMBER_CHECK(same_except(src.sizes(), shape, dim),
-              "place_along_dim: src {} must match the output shape {} in every dim except {}", src.describe(),
-              shape_str(shape), dim);
-  check_index_range("place_along_dim", index, shape.empty() ? 1 : shape[dim]);
-  Tensor out = zeros(shape, src.dtype());
-  cpu::place_along_dim(out, src.detach().contiguous(), index.contiguous(), dim);
-  record_backward("place_along_dim", {src}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
-    return {take_along_dim(ctx.grad(0), ctx.saved(0), dim)};
   });
   return out;
 }

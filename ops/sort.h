@@ -1,5 +1,5 @@
-// Sorting and scans: sort/argsort, topk, cumsum, cumprod, and the take/place-along-dim pair
-// their backwards use. Twins: ops/cpu/sort.cpp (kernels), autograd/derivatives/reduce.md.
+// Sorting and scans: sort/argsort, topk, cumsum, cumprod.
+// Twins: ops/cpu/sort.cpp (kernels), autograd/DERIVATIVES.md.
 #pragma once
 #include "engine/tensor.h"
 #include "ops/reduce.h"  // ValuesIndices
@@ -18,13 +18,5 @@ ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = 
 Tensor cumsum(const Tensor& x, int64_t dim);
 // The backward is exact with zeros too (see sort.cpp).
 Tensor cumprod(const Tensor& x, int64_t dim);
-
-// out[..., j, ...] = x[..., index[..., j, ...], ...] along `dim`; `index` (int64) has x's shape
-// except at `dim`. Differentiable; its backward is place_along_dim.
-// (A local stand-in for gather until the index family's lands.)
-Tensor take_along_dim(const Tensor& x, const Tensor& index, int64_t dim);
-// zeros(shape) with src[..., j, ...] added at index[..., j, ...] along `dim` (repeats add up).
-// Differentiable; its backward is take_along_dim. (A local stand-in for scatter_add.)
-Tensor place_along_dim(const Tensor& src, const Tensor& index, int64_t dim, const Shape& shape);
 
 }  // namespace ember

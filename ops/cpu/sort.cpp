@@ -138,46 +138,4 @@ void scan(const Tensor& out, const Tensor& x, int64_t dim, ScanOp op, bool rever
   });
 }
 
-void take_along_dim(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim) {
-  dispatch_all(x.dtype(), "take_along_dim", [&]<class T>() {
-    const Lines src_lines = lines_of(x, dim), dst_lines = lines_of(out, dim);
-    const T* src = x.data_ptr<T>();
-    const int64_t* idx = index.data_ptr<int64_t>();
-    T* dst = out.data_ptr<T>();
-    const int64_t inner = dst_lines.inner, m = dst_lines.length, n = src_lines.length;
-    parallel_for(dst_lines.outer * m, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
-                 [&](int64_t r0, int64_t r1) {
-                   for (int64_t r = r0; r < r1; ++r) {
-                     const int64_t o = r / m;
-                     const T* src_block = src + o * n * inner;
-                     for (int64_t i = 0; i < inner; ++i) dst[r * inner + i] = src_block[idx[r * inner + i] * inner + i];
-                   }
-                 });
-  });
-}
-
-void place_along_dim(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim) {
-  dispatch_all(src.dtype(), "place_along_dim", [&]<class T>() {
-    const Lines src_lines = lines_of(src, dim), dst_lines = lines_of(out, dim);
-    const T* s = src.data_ptr<T>();
-    const int64_t* idx = index.data_ptr<int64_t>();
-    T* dst = out.data_ptr<T>();
-    const int64_t inner = src_lines.inner, m = src_lines.length, n = dst_lines.length;
-    // Parallel over outer blocks only: two indices of one block may name the same destination.
-    parallel_for(src_lines.outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(m * inner, 1)),
-                 [&](int64_t o0, int64_t o1) {
-                   for (int64_t o = o0; o < o1; ++o) {
-                     T* dst_block = dst + o * n * inner;
-                     for (int64_t j = 0; j < m; ++j) {
-                       const int64_t r = o * m + j;
-                       for (int64_t i = 0; i < inner; ++i) {
-                         T& target = dst_block[idx[r * inner + i] * inner + i];
-                         target = static_cast<T>(target + s[r * inner + i]);
-                       }
-                     }
-                   }
-                 });
-  });
-}
-
 }  // namespace ember::cpu

@@ -14,9 +14,4 @@ enum class ScanOp { sum, prod };
 // out = inclusive scan of x along `dim` (from the end when `reverse`). out: x's float dtype or i64.
 void scan(const Tensor& out, const Tensor& x, int64_t dim, ScanOp op, bool reverse);
 
-// out[o, j, i] = x[o, index[o, j, i], i]. out/index: (outer, m, inner); x: (outer, n, inner).
-void take_along_dim(const Tensor& out, const Tensor& x, const Tensor& index, int64_t dim);
-// out (zero-filled, (outer, n, inner)) [o, index[o, j, i], i] += src[o, j, i].
-void place_along_dim(const Tensor& out, const Tensor& src, const Tensor& index, int64_t dim);
-
 }  // namespace ember::cpu

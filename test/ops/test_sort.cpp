@@ -1,4 +1,4 @@
-// Tests for ops/sort.h: sort/argsort/topk, cumsum/cumprod and take/place_along_dim, against
+// Tests for ops/sort.h: sort/argsort/topk, cumsum/cumprod, against
 // hand-computed values; gradcheck / gradgradcheck; bad input.
 #include <limits>
 
@@ -71,25 +71,6 @@ TEST_CASE("sort/topk/take/place gradients: scattered back to the source indices"
   REQUIRE(gradcheck(f, {a}));
   REQUIRE(gradcheck(f, {a.transpose(0, 1)}));
   REQUIRE(gradgradcheck(f, {a}));
-  Tensor idx = from_vector<int64_t>({2, 0, 2, 1, 1, 1}, {2, 3});
-  Tensor src = rand64({2, 3}, 42);
-  Tensor table = rand64({2, 4}, 43);
-  auto g = [idx](const TensorList& in) -> TensorList {
-    return {take_along_dim(in[1], idx, 1), place_along_dim(in[0], idx, 1, {2, 4})};
-  };
-  REQUIRE(gradcheck(g, {src, table}));
-  REQUIRE(gradgradcheck(g, {src, table}));
-}
-
-TEST_CASE("take_along_dim and place_along_dim values", "[ops][sort]") {
-  Tensor x = f64({10, 11, 12, 20, 21, 22}, {2, 3}, false);
-  Tensor idx = from_vector<int64_t>({2, 2, 0, 1}, {2, 2});
-  REQUIRE(values(take_along_dim(x, idx, 1)) == std::vector<double>{12, 12, 20, 21});
-  Tensor col = from_vector<int64_t>({1, 0, 1}, {1, 3});
-  REQUIRE(values(take_along_dim(x, col, 0)) == std::vector<double>{20, 11, 22});
-  // Repeated indices add up.
-  REQUIRE(values(place_along_dim(f64({1, 2, 3, 4}, {2, 2}, false), idx, 1, {2, 3})) ==
-          std::vector<double>{0, 0, 3, 3, 4, 0});
 }
 
 TEST_CASE("cumsum and cumprod: values, dtypes, dims, non-contiguous", "[ops][sort]") {
@@ -143,14 +124,4 @@ TEST_CASE("sort and scan ops reject bad input", "[ops][sort][errors]") {
   REQUIRE_THROWS_OP(cumsum(x, -3), "cumsum");
   REQUIRE_THROWS_OP(cumprod(x, 2), "cumprod");
   REQUIRE_THROWS_OP(sort(ones({2}, DType::f16)), "sort");
-  Tensor idx = from_vector<int64_t>({0, 3}, {2, 1});
-  REQUIRE_THROWS_OP(take_along_dim(x, idx, 1), "take_along_dim");  // 3 is out of range
-  REQUIRE_THROWS_OP(take_along_dim(x, from_vector<int64_t>({0, -1}, {2, 1}), 1), "take_along_dim");
-  REQUIRE_THROWS_OP(take_along_dim(x, from_vector<int32_t>({0, 1}, {2, 1}), 1), "take_along_dim");
-  REQUIRE_THROWS_OP(take_along_dim(x, from_vector<int64_t>({0, 1, 0}, {3, 1}), 1), "take_along_dim");
-  REQUIRE_THROWS_OP(place_along_dim(ones({2, 1}), idx, 1, {2, 3}), "place_along_dim");
-  REQUIRE_THROWS_OP(place_along_dim(ones({2, 2}), from_vector<int64_t>({0, 1}, {2, 1}), 1, {2, 3}),
-                    "place_along_dim");
-  REQUIRE_THROWS_OP(place_along_dim(ones({2, 1}), from_vector<int64_t>({0, 1}, {2, 1}), 1, {3, 3}),
-                    "place_along_dim");
 }
