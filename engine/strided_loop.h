@@ -108,7 +108,9 @@ void strided_loop(Shape sizes, StridedOperands<N> ops, Body&& body, int64_t grai
 template <class Out, class... Ins, class F>
 void map_kernel(const Shape& sizes, StridedOperands<sizeof...(Ins) + 1> ops, F f) {
   constexpr size_t N = sizeof...(Ins) + 1;
-  strided_loop<N>(sizes, ops, [&](std::array<char*, N> p, std::array<int64_t, N> s, int64_t n) {
+  // flatten: inline the functor into every row loop even in kernel files with many instantiations,
+  // where GCC's inliner budget would otherwise leave a call per element (and no SIMD).
+  strided_loop<N>(sizes, ops, [&](std::array<char*, N> p, std::array<int64_t, N> s, int64_t n) __attribute__((flatten)) {
     // A private copy of the functor: its captured state (an alpha, a slope) then cannot alias the
     // output, so GCC keeps it in registers and vectorises the unit-stride loops below.
     const F op = f;

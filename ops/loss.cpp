@@ -46,8 +46,9 @@ Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
   return loss;
 }
 
-// log(x) clamped below at -100 (PyTorch's BCE convention), differentiable: d/dx = 1/x.
-// Private to the losses (log itself belongs to the unary family).
+// log(x) clamped below at -100 (PyTorch's BCE convention) with the gradient 1/x everywhere, so a
+// probability of exactly 0 or 1 gives a finite loss; clamp_min(log(x), -100) would zero the
+// gradient there instead.
 Tensor loss_log(const Tensor& x) {
   Tensor out = empty(x.sizes(), x.dtype());
   cpu::clamped_log(out, x);
@@ -56,8 +57,6 @@ Tensor loss_log(const Tensor& x) {
   });
   return out;
 }
-
-Tensor sign_of(const Tensor& d) { return sub(gt(d, 0.0).to(d.dtype()), lt(d, 0.0).to(d.dtype())); }
 
 // ---------------------------------------------------------------- nll: gather / scatter pair
 struct NllArgs {
@@ -290,7 +289,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& re
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
   const Reduction r = parse_reduction("l1_loss", reduction);
-  return reduce_loss(pointwise_loss("l1_loss", cpu::PointwiseLoss::l1, 0.0, input, target, difference_grads(sign_of)),
+  return reduce_loss(pointwise_loss("l1_loss", cpu::PointwiseLoss::l1, 0.0, input, target, difference_grads(ember::sign)),
                      r);
 }
 
@@ -299,7 +298,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::stri
   const Reduction r = parse_reduction(op, reduction);
   EMBER_CHECK(beta >= 0.0, "{}: beta must be non-negative, got {}", op, beta);
   if (beta == 0.0) return reduce_loss(pointwise_loss(op, cpu::PointwiseLoss::l1, 0.0, input, target,
-                                                     difference_grads(sign_of)), r);
+                                                     difference_grads(ember::sign)), r);
   // d/dd = clamp(d, -beta, beta) / beta
   return reduce_loss(pointwise_loss(op, cpu::PointwiseLoss::smooth_l1, beta, input, target,
                                     difference_grads([beta](const Tensor& d) { return div(clamp(d, -beta, beta), beta); })),

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "engine/dispatch.h"
-#include "ops/cpu/contiguous_loops.h"
+#include "ops/cpu/loops.h"
 #include "ops/cpu/math.h"
 
 namespace ember::cpu {
@@ -168,7 +168,7 @@ bool backward_uses_output(Activation kind) { return kind == Activation::sigmoid 
 void activation_forward(const char* op, const Tensor& out, const Tensor& x, Activation kind,
                         const ActivationParams& params) {
   dispatch_floating(out.dtype(), op, [&]<class T>() {
-    visit<T>(kind, params, [&](auto fn) { map_unary<T>(out, x, [fn](T v) EMBER_ALWAYS_INLINE { return fn.fwd(v); }); });
+    visit<T>(kind, params, [&](auto fn) { unary_kernel<T>(out, x, [fn](T v) EMBER_ALWAYS_INLINE { return fn.fwd(v); }); });
   });
 }
 
@@ -176,7 +176,7 @@ void activation_backward(const char* op, const Tensor& grad_input, const Tensor&
                          Activation kind, const ActivationParams& params) {
   dispatch_floating(grad_input.dtype(), op, [&]<class T>() {
     visit<T>(kind, params, [&](auto fn) {
-      map_binary<T>(grad_input, grad_output, saved, [fn](T g, T v) EMBER_ALWAYS_INLINE { return fn.bwd(g, v); });
+      binary_kernel<T>(grad_input, grad_output, saved, [fn](T g, T v) EMBER_ALWAYS_INLINE { return fn.bwd(g, v); });
     });
   });
 }

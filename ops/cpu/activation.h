@@ -1,7 +1,6 @@
 // CPU kernels for ops/activation.cpp (and sigmoid/tanh of ops/unary.cpp): one forward and one
 // fused first-order backward per activation, both plain elementwise loops over unary_kernel /
-// binary_kernel (ops/cpu/loops.h), with the contiguous fast path of ops/cpu/contiguous_loops.h so
-// float32 rows vectorise.
+// binary_kernel (ops/cpu/loops.h), whose unit-stride rows vectorise.
 #pragma once
 #include "engine/tensor.h"
 

@@ -2,7 +2,7 @@
 #include "ops/cpu/elementwise.h"
 
 #include "engine/dispatch.h"
-#include "ops/cpu/contiguous_loops.h"
+#include "ops/cpu/loops.h"
 #include "ops/cpu/math.h"
 
 namespace ember::cpu {
@@ -51,9 +51,9 @@ void pow(const Tensor& out, const Tensor& base, const Tensor& exponent) {
     if constexpr (std::is_same_v<T, bool>) {
       EMBER_FAIL("pow: not supported for bool tensors");
     } else if constexpr (std::is_floating_point_v<T>) {
-      map_binary<T>(out, base, exponent, [](T x, T e) { return std::pow(x, e); });
+      binary_kernel<T>(out, base, exponent, [](T x, T e) { return std::pow(x, e); });
     } else {
-      map_binary<T>(out, base, exponent, [](T x, T e) { return math::int_pow(x, e); });
+      binary_kernel<T>(out, base, exponent, [](T x, T e) { return math::int_pow(x, e); });
     }
   });
 }
@@ -64,17 +64,17 @@ void pow_scalar(const Tensor& out, const Tensor& base, double exponent) {
     if constexpr (std::is_same_v<T, bool>) {
       EMBER_FAIL("pow: not supported for bool tensors");
     } else if constexpr (std::is_floating_point_v<T>) {
-      if (exponent == 2.0) return map_unary<T>(out, base, [](T x) { return x * x; });
-      if (exponent == 3.0) return map_unary<T>(out, base, [](T x) { return x * x * x; });
-      if (exponent == 1.0) return map_unary<T>(out, base, [](T x) { return x; });
-      if (exponent == 0.5) return map_unary<T>(out, base, [](T x) { return std::sqrt(x); });
-      if (exponent == -1.0) return map_unary<T>(out, base, [](T x) { return T(1) / x; });
-      if (exponent == -0.5) return map_unary<T>(out, base, [](T x) { return T(1) / std::sqrt(x); });
+      if (exponent == 2.0) return unary_kernel<T>(out, base, [](T x) { return x * x; });
+      if (exponent == 3.0) return unary_kernel<T>(out, base, [](T x) { return x * x * x; });
+      if (exponent == 1.0) return unary_kernel<T>(out, base, [](T x) { return x; });
+      if (exponent == 0.5) return unary_kernel<T>(out, base, [](T x) { return std::sqrt(x); });
+      if (exponent == -1.0) return unary_kernel<T>(out, base, [](T x) { return T(1) / x; });
+      if (exponent == -0.5) return unary_kernel<T>(out, base, [](T x) { return T(1) / std::sqrt(x); });
       const T e = static_cast<T>(exponent);
-      map_unary<T>(out, base, [e](T x) { return std::pow(x, e); });
+      unary_kernel<T>(out, base, [e](T x) { return std::pow(x, e); });
     } else {
       const T e = static_cast<T>(exponent);
-      map_unary<T>(out, base, [e](T x) { return math::int_pow(x, e); });
+      unary_kernel<T>(out, base, [e](T x) { return math::int_pow(x, e); });
     }
   });
 }
@@ -84,9 +84,9 @@ void pow_scalar(const Tensor& out, const Tensor& base, double exponent) {
 void minimum(const Tensor& out, const Tensor& a, const Tensor& b) {
   dispatch_all(out.dtype(), "minimum", [&]<class T>() {
     if constexpr (std::is_floating_point_v<T>) {
-      map_binary<T>(out, a, b, [](T x, T y) { return (x < y || std::isnan(x)) ? x : y; });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return (x < y || std::isnan(x)) ? x : y; });
     } else {
-      map_binary<T>(out, a, b, [](T x, T y) { return x < y ? x : y; });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return x < y ? x : y; });
     }
   });
 }
@@ -94,9 +94,9 @@ void minimum(const Tensor& out, const Tensor& a, const Tensor& b) {
 void maximum(const Tensor& out, const Tensor& a, const Tensor& b) {
   dispatch_all(out.dtype(), "maximum", [&]<class T>() {
     if constexpr (std::is_floating_point_v<T>) {
-      map_binary<T>(out, a, b, [](T x, T y) { return (x > y || std::isnan(x)) ? x : y; });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return (x > y || std::isnan(x)) ? x : y; });
     } else {
-      map_binary<T>(out, a, b, [](T x, T y) { return x > y ? x : y; });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return x > y ? x : y; });
     }
   });
 }
@@ -114,9 +114,9 @@ void lerp(const Tensor& out, const Tensor& start, const Tensor& end, double weig
   dispatch_floating(out.dtype(), "lerp", [&]<class T>() {
     const T w = static_cast<T>(weight);
     if (std::fabs(weight) < 0.5) {
-      map_binary<T>(out, start, end, [w](T s, T e) { return s + w * (e - s); });
+      binary_kernel<T>(out, start, end, [w](T s, T e) { return s + w * (e - s); });
     } else {
-      map_binary<T>(out, start, end, [w](T s, T e) { return e - (e - s) * (T(1) - w); });
+      binary_kernel<T>(out, start, end, [w](T s, T e) { return e - (e - s) * (T(1) - w); });
     }
   });
 }
@@ -144,7 +144,7 @@ void fmod(const Tensor& out, const Tensor& a, const Tensor& b) {
     if constexpr (std::is_same_v<T, bool>) {
       EMBER_FAIL("fmod: not supported for bool tensors");
     } else {
-      map_binary<T>(out, a, b, [](T x, T y) { return math::fmod(x, y); });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return math::fmod(x, y); });
     }
   });
 }
@@ -154,7 +154,7 @@ void remainder(const Tensor& out, const Tensor& a, const Tensor& b) {
     if constexpr (std::is_same_v<T, bool>) {
       EMBER_FAIL("remainder: not supported for bool tensors");
     } else {
-      map_binary<T>(out, a, b, [](T x, T y) { return math::remainder(x, y); });
+      binary_kernel<T>(out, a, b, [](T x, T y) { return math::remainder(x, y); });
     }
   });
 }

@@ -1,5 +1,5 @@
 // CPU kernels for the unary math ops. Twin: ops/unary.cpp (API, checks, backward).
-// One switch maps each op to a scalar lambda; map_unary (ops/cpu/contiguous_loops.h) supplies strides,
+// One switch maps each op to a scalar lambda; unary_kernel (ops/cpu/loops.h) supplies strides,
 // broadcasting, the vectorisable contiguous branch and OpenMP.
 #include "ops/cpu/unary.h"
 
@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "engine/dispatch.h"
-#include "ops/cpu/contiguous_loops.h"
+#include "ops/cpu/loops.h"
 #include "ops/cpu/math.h"
 
 namespace ember::cpu {
@@ -84,7 +84,7 @@ void unary(const Tensor& out, const Tensor& x, UnaryOp op) {
   const char* name = unary_op_name(op);
   if (is_float_op(op)) {
     dispatch_floating(out.dtype(), name, [&]<class T>() {
-      with_float_op<T>(op, [&](auto f) { map_unary<T>(out, x, f); });
+      with_float_op<T>(op, [&](auto f) { unary_kernel<T>(out, x, f); });
     });
     return;
   }
@@ -92,7 +92,7 @@ void unary(const Tensor& out, const Tensor& x, UnaryOp op) {
     if constexpr (std::is_same_v<T, bool>) {
       EMBER_FAIL("{}: not supported for bool tensors", name);
     } else {
-      with_keep_dtype_op<T>(op, [&](auto f) { map_unary<T>(out, x, f); });
+      with_keep_dtype_op<T>(op, [&](auto f) { unary_kernel<T>(out, x, f); });
     }
   });
 }
@@ -101,14 +101,14 @@ void classify(const Tensor& out, const Tensor& x, FloatClass which) {
   dispatch_all(x.dtype(), "isfinite", [&]<class T>() {
     if constexpr (std::is_floating_point_v<T>) {
       switch (which) {
-        case FloatClass::nan: return map_unary<T, bool>(out, x, [](T v) { return std::isnan(v); });
-        case FloatClass::inf: return map_unary<T, bool>(out, x, [](T v) { return std::isinf(v); });
-        case FloatClass::finite: return map_unary<T, bool>(out, x, [](T v) { return std::isfinite(v); });
+        case FloatClass::nan: return unary_kernel<T, bool>(out, x, [](T v) { return std::isnan(v); });
+        case FloatClass::inf: return unary_kernel<T, bool>(out, x, [](T v) { return std::isinf(v); });
+        case FloatClass::finite: return unary_kernel<T, bool>(out, x, [](T v) { return std::isfinite(v); });
       }
     } else {
       // Integers are always finite and never NaN or infinite.
       const bool value = which == FloatClass::finite;
-      map_unary<T, bool>(out, x, [value](T) { return value; });
+      unary_kernel<T, bool>(out, x, [value](T) { return value; });
     }
   });
 }
@@ -126,7 +126,7 @@ void clamp(const Tensor& out, const Tensor& x, double min_value, double max_valu
       const bool has_max = !std::isnan(max_value);
       const T lo = has_min ? static_cast<T>(min_value) : std::numeric_limits<T>::lowest();
       const T hi = has_max ? static_cast<T>(max_value) : std::numeric_limits<T>::max();
-      map_unary<T>(out, x, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); });
+      unary_kernel<T>(out, x, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); });
     }
   });
 }
