@@ -92,22 +92,6 @@ ReductionPlan plan_reduction(const Tensor& x_in, const std::vector<int64_t>& dim
   return plan;
 }
 
-ReductionRows to_rows(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  ReductionPlan plan = plan_reduction(x, dims, keepdim);
-  ReductionRows r{Tensor(), plan.K, plan.R, plan.out_sizes};
-  std::vector<int64_t> perm;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (!std::binary_search(dims.begin(), dims.end(), d)) perm.push_back(d);
-  perm.insert(perm.end(), dims.begin(), dims.end());
-  NoGradGuard no_grad;
-  r.rows = x.detach().permute(perm).contiguous();
-  return r;
-}
-
-void sum_rows(const Tensor& out, const ReductionRows& r) {
-  sum(plan_reduction(r.rows.reshape({r.K, r.R}), {1}, /*keepdim=*/false), out);
-}
-
 namespace {
 
 // Floats accumulate in double (sum of 1e6 float32 ones is exact); integers and bool in int64.

@@ -233,17 +233,6 @@ void reduce(const ReductionPlan& plan, const Red& red) {
   });
 }
 
-// The first framework's copying layout, kept for kernels written against it: a contiguous
-// (K, R) copy of x with the reduced dims last. New reductions use plan_reduction + reduce.
-struct ReductionRows {
-  Tensor rows;      // contiguous, logically (K, R)
-  int64_t K = 1;    // number of outputs
-  int64_t R = 1;    // elements reduced into each output
-  Shape out_sizes;  // the output shape (with or without kept size-1 dims)
-};
-ReductionRows to_rows(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
-void sum_rows(const Tensor& out, const ReductionRows& r);  // out: contiguous, K elements
-
 // ---- the kernels (ops/cpu/reduce.cpp). Outputs are contiguous with plan.K elements. ----
 void sum(const ReductionPlan& plan, const Tensor& out);   // out: x's float dtype, or i64
 void prod(const ReductionPlan& plan, const Tensor& out);  // out: x's float dtype, or i64

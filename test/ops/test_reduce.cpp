@@ -126,18 +126,6 @@ TEST_CASE("sum of 1e6 float32 ones is exact; large reductions in every layout ma
   REQUIRE(argmax(flat).item<int64_t>() == std::max_element(fv.begin(), fv.end()) - fv.begin());
 }
 
-TEST_CASE("the copying (K, R) layout helpers still work for kernels written against them", "[ops][reduce]") {
-  Tensor t = arange(0, 24, 1, DType::f64).reshape({2, 3, 4});
-  cpu::ReductionRows rows = cpu::to_rows(t, {0, 2}, /*keepdim=*/true);
-  REQUIRE(rows.K == 3);
-  REQUIRE(rows.R == 8);
-  REQUIRE(rows.out_sizes == Shape{1, 3, 1});
-  REQUIRE(values(rows.rows.select(0, 1)) == std::vector<double>{4, 5, 6, 7, 16, 17, 18, 19});
-  Tensor out = empty(rows.out_sizes, DType::f64);
-  cpu::sum_rows(out, rows);
-  REQUIRE(values(out) == std::vector<double>{60, 92, 124});
-}
-
 TEST_CASE("mean, var, std, var_mean: values, correction, degenerate counts", "[ops][reduce]") {
   Tensor x = f64({1, 2, 3, 4, 2, 4, 6, 8}, {2, 4}, false);
   REQUIRE(all_close(mean(x, {1}), {2.5, 5}));
