@@ -3,7 +3,7 @@
 # The last line is `N passed, N failed` (test-case totals); the exit status is non-zero on any failure.
 #   scripts/test.sh              # the normal run (build dir: build)
 #   scripts/test.sh --sanitize   # the same under AddressSanitizer + UBSan (build dir: build-sanitize)
-#   scripts/test.sh [--sanitize] [SUITE...]   # only some suites: engine autograd ops errors examples
+#   scripts/test.sh [--sanitize] [SUITE...]   # only some suites: engine autograd ops nn models ... examples
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,11 @@ scripts/setup.sh || exit 1
 scripts/configure.sh "$build_dir" "${meson_options[@]}" || { echo "0 passed, 1 failed"; exit 1; }
 
 if [ ${#suites[@]} -eq 0 ]; then
-  suites=(engine autograd ops errors examples)
+  # Every Catch2 suite meson built (test/<suite>/ -> build/test/test_<suite>), then the examples.
+  for exe in "$build_dir"/test/test_*; do
+    [ -x "$exe" ] && [ -f "$exe" ] && suites+=("$(basename "$exe" | sed 's/^test_//')")
+  done
+  suites+=(examples)
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
