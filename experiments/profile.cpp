@@ -1,0 +1,2 @@
+// (being written: see the helper branch)
+int main() { return 1; }
