@@ -74,7 +74,7 @@ TransformPtr repeat_channels(int64_t channels = 3);
 // Applies the transforms in order (null entries are skipped).
 TransformPtr compose(std::vector<TransformPtr> transforms);
 
-// A user function as a transform (tests, quick experiments).
+// A user function as a transform (tests, quick experiments); the loader passes it any input.
 TransformPtr lambda_transform(std::string description, std::function<Tensor(const Tensor&, Generator&)> fn);
 
 }  // namespace ember::data
