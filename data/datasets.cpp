@@ -202,6 +202,21 @@ ImageDatasetSplit make_image_dataset(const std::string& name, const std::string&
   return {dataset, info};
 }
 
+TransformPtr image_transforms(const ImageDatasetInfo& info, const ImageTransformOptions& o) {
+  EMBER_CHECK(o.channels == 0 || o.channels == info.channels || info.channels == 1,
+              "image_transforms: {} has {} channels; a model taking {} cannot be fed (only 1 -> N is repeated)",
+              info.name, info.channels, o.channels);
+  std::vector<TransformPtr> steps;
+  const bool augment = o.train && o.augment;
+  if (augment && o.crop_padding > 0) steps.push_back(random_crop(info.height, info.width, o.crop_padding, o.pad_mode));
+  if (augment && info.name != "mnist") steps.push_back(random_horizontal_flip(0.5));
+  if (o.size > 0 && (o.size != info.height || o.size != info.width)) steps.push_back(resize(o.size, o.size, o.resize_mode));
+  steps.push_back(normalize(info.mean, info.std));
+  if (o.channels > 0 && o.channels != info.channels) steps.push_back(repeat_channels(o.channels));
+  if (augment && o.erasing > 0) steps.push_back(random_erasing({.probability = o.erasing}));
+  return compose(std::move(steps));
+}
+
 ImageDatasetSplit make_synthetic_dataset(const SyntheticOptions& o, bool train) {
   EMBER_CHECK(o.train_size >= 1 && o.test_size >= 1 && o.num_classes >= 2 && o.channels >= 1 && o.size >= 8,
               "make_synthetic_dataset: need sizes >= 1, num_classes >= 2, channels >= 1 and size >= 8");

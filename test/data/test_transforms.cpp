@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "data/datasets.h"
 #include "data/transforms.h"
 #include "helpers.h"
 
@@ -185,4 +186,18 @@ TEST_CASE("transforms reject inputs that are not float32 image batches", "[data]
   // describe() names each part, for config.json.
   REQUIRE(compose({random_crop(32, 4, PadMode::reflect), normalize({0.5}, {0.25})})->describe() ==
           "compose(random_crop(32x32, padding=4, reflect), normalize(mean=[0.5], std=[0.25]))");
+}
+
+TEST_CASE("image_transforms builds the usual classifier pipeline", "[data][transforms]") {
+  ImageDatasetInfo fmnist{"fashion_mnist", 10, 1, 28, 28, {0.25}, {0.5}, {}};
+  REQUIRE(image_transforms(fmnist, {.train = true, .size = 32, .channels = 3})->describe() ==
+          "compose(random_crop(28x28, padding=4, constant 0), random_horizontal_flip(p=0.5), resize(32x32, bilinear), "
+          "normalize(mean=[0.25], std=[0.5]), repeat_channels(3))");
+  REQUIRE(image_transforms(fmnist, {.train = false})->describe() == "compose(normalize(mean=[0.25], std=[0.5]))");
+  Generator gen(0);
+  const Tensor y = (*image_transforms(fmnist, {.train = false, .channels = 3}))(full({2, 1, 28, 28}, 0.75), gen);
+  REQUIRE(y.sizes() == Shape{2, 3, 28, 28});
+  REQUIRE(read_element(y, 5) == 1.0);
+  ImageDatasetInfo cifar{"cifar10", 10, 3, 32, 32, {0, 0, 0}, {1, 1, 1}, {}};
+  REQUIRE_THROWS_WITH(image_transforms(cifar, {.channels = 1}), Catch::Contains("3 channels"));
 }
