@@ -71,12 +71,13 @@ void write_fake_mnist(const std::string& dir, const std::string& prefix, int n, 
 
 // CIFAR records: record i has label bytes (i % 10 [, i % 100]) and pixel k = (i + k) % 256.
 std::vector<unsigned char> cifar_bytes(int64_t records, int label_bytes) {
-  std::vector<unsigned char> out;
-  out.reserve(static_cast<size_t>(records * (label_bytes + 3072)));
+  const int64_t record = label_bytes + 3072;
+  std::vector<unsigned char> out(static_cast<size_t>(records * record));
   for (int64_t i = 0; i < records; ++i) {
-    out.push_back(static_cast<unsigned char>(i % 10));
-    if (label_bytes == 2) out.push_back(static_cast<unsigned char>(i % 100));
-    for (int64_t k = 0; k < 3072; ++k) out.push_back(static_cast<unsigned char>((i + k) % 256));
+    unsigned char* r = out.data() + i * record;
+    r[0] = static_cast<unsigned char>(i % 10);
+    if (label_bytes == 2) r[1] = static_cast<unsigned char>(i % 100);
+    for (int64_t k = 0; k < 3072; ++k) r[label_bytes + k] = static_cast<unsigned char>((i + k) % 256);
   }
   return out;
 }
