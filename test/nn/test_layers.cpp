@@ -28,6 +28,22 @@ bool names_match(const TensorMap& state, const std::vector<std::string>& names) 
   return keys == names;
 }
 
+// LayerNorm2d against ConvNeXt's definition (permute, channels-last layer_norm, permute back):
+// output and the gradients of x, weight and bias for the incoming gradient `gout`.
+void ln_forward_backward_matches(nn::LayerNorm2d& ln, Tensor x, const Tensor& gout) {
+  Tensor y = ln(x);
+  y.backward(gout);
+  Tensor gx = x.grad(), gw = ln.weight.grad(), gb = ln.bias.grad();
+  x.zero_grad();
+  ln.zero_grad();
+  Tensor ref = layer_norm(x.permute({0, 2, 3, 1}), {ln.num_channels}, ln.weight, ln.bias, ln.eps).permute({0, 3, 1, 2});
+  ref.backward(gout);
+  REQUIRE(all_close(y, ref, 1e-4, 1e-5));
+  REQUIRE(all_close(gx, x.grad(), 1e-4, 1e-4));
+  REQUIRE(all_close(gw, ln.weight.grad(), 1e-4, 1e-3));
+  REQUIRE(all_close(gb, ln.bias.grad(), 1e-4, 1e-3));
+}
+
 }  // namespace
 
 TEST_CASE("Linear: values, default init range, bias=false, bad input", "[nn][layers]") {
@@ -244,6 +260,19 @@ TEST_CASE("LayerNorm, LayerNorm2d (channels-first), GroupNorm, RMSNorm", "[nn][l
   REQUIRE_THROWS_OP(ln2d(zeros({2, 4, 3, 3}, DType::f64)), "LayerNorm2d: expected input (N, 5, H, W)");
   TensorList inputs{rand64({2, 5, 2, 3}, 31), ln2d.weight, ln2d.bias};
   REQUIRE(gradcheck([&](const TensorList& in) { return TensorList{ln2d(in[0])}; }, inputs));
+  REQUIRE(gradgradcheck([&](const TensorList& in) { return TensorList{ln2d(in[0])}; }, inputs));
+
+  // The fused kernel on more pixels than one tile (300 > 256), f32, against permute + layer_norm:
+  // forward and all three gradients, with a non-contiguous input.
+  nn::LayerNorm2d big(7);
+  {
+    NoGradGuard no_grad;
+    big.weight.detach().copy_(wave({7}, 0.4, DType::f32));
+    big.bias.detach().copy_(wave({7}, 0.9, DType::f32));
+  }
+  Tensor xb = (wave({2, 7, 20, 15}, 0.0, DType::f32) * 2.0).transpose(2, 3).detach().requires_grad_(true);
+  Tensor gout = wave({2, 7, 15, 20}, 1.3, DType::f32);
+  ln_forward_backward_matches(big, xb, gout);
 
   nn::GroupNorm gn(2, 6);
   Tensor g_in = wave({3, 6, 4}, 0.2, DType::f32);
