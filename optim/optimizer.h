@@ -38,7 +38,7 @@ struct ParamGroup {
 
 struct OptimizerState {
   TensorMap tensors;      // "state.<param index>.<slot>" -> tensor (copies, not the live slots)
-  nlohmann::json scalars; // {"optimizer", "param_groups": [{name, options, shapes}], "steps"}
+  nlohmann::json scalars; // {"optimizer", "param_groups": [{name, options, shapes}], "steps", "scalar_state"}
 };
 
 class Optimizer {
@@ -71,8 +71,12 @@ class Optimizer {
 
  protected:
   // Per-parameter slots ("momentum_buffer", "exp_avg", ...) keyed by (param index across groups).
-  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like);  // zeros on first use
+  // Filled with `fill` (zeros by default) on first use.
+  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0);
   bool has_slot(size_t param_index, const std::string& slot_name) const;
+  // Per-parameter scalars that are state, not options (NAdam's running μ product); `init` on first
+  // use. Saved in the state's JSON under "scalar_state".
+  double& scalar_slot(size_t param_index, const std::string& slot_name, double init);
 
   // A subclass's defaults with the caller's options applied; unknown keys are an error listing
   // the known ones. NaN in `defaults` marks a required option (SGD's lr).
@@ -98,6 +102,7 @@ class Optimizer {
 
   std::vector<std::map<std::string, Tensor>> state_;
   std::vector<int64_t> steps_;  // per-parameter step counts
+  std::vector<std::map<std::string, double>> scalar_state_;
   std::string name_;
   std::vector<ParamGroup> groups_;
   std::map<std::string, double> defaults_;
