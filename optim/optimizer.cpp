@@ -11,10 +11,15 @@
 #include "engine/error.h"
 #include "engine/factories.h"
 #include "engine/shape.h"
+#include "optim/adabelief.h"
 #include "optim/adadelta.h"
 #include "optim/adagrad.h"
 #include "optim/adamax.h"
 #include "optim/adamw.h"
+#include "optim/adan.h"
+#include "optim/lamb.h"
+#include "optim/lars.h"
+#include "optim/lion.h"
 #include "optim/nadam.h"
 #include "optim/radam.h"
 #include "optim/rmsprop.h"
@@ -264,6 +269,11 @@ const std::map<std::string, Factory>& registry() {
       {"adagrad", factory<AdaGrad>()},
       {"adadelta", factory<AdaDelta>()},
       {"rmsprop", factory<RMSProp>()},
+      {"lion", factory<Lion>()},
+      {"lamb", factory<Lamb>()},
+      {"lars", factory<Lars>()},
+      {"adan", factory<Adan>()},
+      {"adabelief", factory<AdaBelief>()},
   };
   return table;
 }

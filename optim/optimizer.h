@@ -9,6 +9,8 @@
 // A group's own options win over the optimizer's defaults; keys no optimizer knows are an error.
 // "initial_lr" is allowed in every group: LR schedules keep each group's base lr there.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -118,6 +120,27 @@ template <class Body> void elementwise(int64_t n, Body body) {
   parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) body(i);
   });
+}
+
+// K sums over [0, n) in double: body(i, sums) adds element i's terms into sums[0..K). Chunks of
+// kParallelGrain elements run in parallel and are added in chunk order, so the result does not
+// depend on the thread count (bit-exact resume). Used by the trust-ratio optimizers (LAMB, LARS)
+// and gradient clipping.
+template <size_t K, class Body> std::array<double, K> chunked_sums(int64_t n, Body body) {
+  const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
+  std::vector<std::array<double, K>> partial(static_cast<size_t>(chunks), std::array<double, K>{});
+  parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      std::array<double, K>& sums = partial[static_cast<size_t>(c)];
+      const int64_t stop = std::min(n, (c + 1) * kParallelGrain);
+      for (int64_t i = c * kParallelGrain; i < stop; ++i) body(i, sums);
+    }
+  });
+  std::array<double, K> total{};
+  for (const auto& sums : partial) {
+    for (size_t k = 0; k < K; ++k) total[k] += sums[k];
+  }
+  return total;
 }
 
 template <class F> void Optimizer::for_each_param(F&& fn) {
