@@ -46,7 +46,7 @@ GeneratorState generator_state_from_json(const nlohmann::json& json) {
 }
 
 void save_checkpoint(const fs::path& dir, const nn::Module& model, const optim::Optimizer* optimizer,
-                     const nlohmann::json& state) {
+                     const nlohmann::json& state, const ExtraTensors& extra) {
   const fs::path tmp = dir.string() + ".tmp";
   const fs::path old = dir.string() + ".old";
   remove_all_or_throw(tmp);
@@ -61,6 +61,12 @@ void save_checkpoint(const fs::path& dir, const nn::Module& model, const optim::
     optim::OptimizerState optimizer_state = optimizer->state_dict();
     save_safetensors((tmp / kOptimizerFile).string(), optimizer_state.tensors, metadata);
     sidecar["optimizer"] = {{"name", optimizer->name()}, {"scalars", optimizer_state.scalars}};
+  }
+  for (const auto& [name, tensors] : extra) {
+    EMBER_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "model" && name != "optimizer",
+                "checkpoint: extra state name '{}' must be a plain file stem other than model/optimizer", name);
+    save_safetensors((tmp / (name + ".safetensors")).string(), tensors, metadata);
+    sidecar["extra"].push_back(name);
   }
   write_file_atomically(tmp / kStateFile, sidecar.dump(1) + "\n");
 
@@ -93,6 +99,13 @@ Checkpoint read_checkpoint(const fs::path& requested) {
       EMBER_CHECK(optimizer_metadata[kStepKey] == step, "{} is from step {} but {} from step {}", kOptimizerFile,
                   optimizer_metadata[kStepKey], kStateFile, step);
       checkpoint.optimizer.scalars = checkpoint.state["optimizer"].at("scalars");
+    }
+    for (const auto& name : checkpoint.state.value("extra", nlohmann::json::array())) {
+      const std::string file = name.get<std::string>() + ".safetensors";
+      MetadataMap extra_metadata;
+      checkpoint.extra[name.get<std::string>()] = load_safetensors((dir / file).string(), extra_metadata);
+      EMBER_CHECK(extra_metadata[kStepKey] == step, "{} is from step {} but {} from step {}", file,
+                  extra_metadata[kStepKey], kStateFile, step);
     }
   } catch (const std::exception& e) {
     // One line: the cause (ember::Error or nlohmann's parse error), then what to do.

@@ -21,16 +21,21 @@
 
 namespace ember::experiments {
 
+// Extra named tensor sets saved next to the model (e.g. "ema" -> ema.safetensors), for hooks
+// that keep state across steps (Note [Exact resume] in trainer.h).
+using ExtraTensors = std::map<std::string, TensorMap>;
+
 struct Checkpoint {
   TensorMap model;                // state_dict
   optim::OptimizerState optimizer;  // tensors from optimizer.safetensors, scalars from state.json
+  ExtraTensors extra;             // <name>.safetensors for each name listed in state.json "extra"
   nlohmann::json state;           // state.json without the optimizer scalars
 };
 
 // Writes `dir` as described above. `optimizer` may be null (a weights-only checkpoint, e.g. best/).
 // `state` should carry "model" (a description such as the zoo name) for the architecture check.
 void save_checkpoint(const std::filesystem::path& dir, const nn::Module& model, const optim::Optimizer* optimizer,
-                     const nlohmann::json& state);
+                     const nlohmann::json& state, const ExtraTensors& extra = {});
 
 // Reads every file of `dir` (optimizer.safetensors is optional). Throws a one-line ember::Error for
 // a missing, truncated or corrupt checkpoint.

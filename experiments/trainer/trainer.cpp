@@ -10,6 +10,7 @@
 #include "engine/random.h"
 #include "experiments/trainer/checkpoint.h"
 #include "ops/ops.h"
+#include "optim/clip.h"
 
 namespace ember::experiments {
 
@@ -20,19 +21,6 @@ namespace {
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Global L2 norm clipping, as torch.nn.utils.clip_grad_norm_.
-void clip_gradients(const std::vector<Tensor>& params, double max_norm) {
-  NoGradGuard no_grad;
-  double total = 0.0;
-  for (const Tensor& p : params)
-    if (p.grad().defined()) total += sum(p.grad() * p.grad()).item<double>();
-  const double norm = std::sqrt(total);
-  const double scale = max_norm / (norm + 1e-6);
-  if (scale >= 1.0) return;
-  for (Tensor p : params)
-    if (p.grad().defined()) p.mutable_grad().mul_(scale);
 }
 
 }  // namespace
@@ -59,8 +47,8 @@ int64_t count_topk_correct(const Tensor& logits, const Tensor& target, int64_t k
   return correct;
 }
 
-Trainer::Trainer(TrainerConfig config, nn::ModulePtr model, optim::Optimizer& optimizer, BatchSource& train_data,
-                 BatchSource* eval_data)
+Trainer::Trainer(TrainerConfig config, nn::ModulePtr model, optim::Optimizer& optimizer, data::DataLoader& train_data,
+                 data::DataLoader* eval_data)
     : config_(std::move(config)),
       model_(std::move(model)),
       optimizer_(optimizer),
@@ -69,10 +57,16 @@ Trainer::Trainer(TrainerConfig config, nn::ModulePtr model, optim::Optimizer& op
       progress_(*config_.out, config_.tty.value_or(stdout_is_terminal()), config_.log_every) {
   EMBER_CHECK(model_ != nullptr, "Trainer: no model");
   EMBER_CHECK(config_.epochs >= 1, "Trainer: epochs must be >= 1, got {}", config_.epochs);
-  EMBER_CHECK(train_data_.batches_per_epoch() > 0, "Trainer: the training data has no batches (dataset smaller "
+  EMBER_CHECK(train_data_.num_batches() > 0, "Trainer: the training data has no batches (dataset smaller "
               "than one batch with drop_last?)");
   EMBER_CHECK(config_.label_smoothing >= 0.0 && config_.label_smoothing < 1.0,
               "Trainer: label smoothing must be in [0, 1), got {}", config_.label_smoothing);
+}
+
+void Trainer::add_checkpoint_state(const std::string& name, std::function<TensorMap()> save,
+                                   std::function<void(const TensorMap&)> load) {
+  EMBER_CHECK(extra_state_.count(name) == 0, "Trainer: checkpoint state '{}' added twice", name);
+  extra_state_[name] = {std::move(save), std::move(load)};
 }
 
 void Trainer::attach_run(const RunDir& run) {
@@ -89,15 +83,21 @@ nlohmann::json Trainer::state_json() const {
       {"epoch_sums", {{"loss", sums_.loss}, {"correct", sums_.correct}, {"samples", sums_.samples},
                       {"steps", sums_.steps}}},
       {"best", {{"top1", best_top1_}, {"epoch", best_epoch_}}},
-      {"schedule", {{"next_step", step_}, {"lr", last_lr_}}},
-      {"data_loader", train_data_.state()},
+      {"last_lr", last_lr_},
+      {"train_seconds", train_seconds_},
+      {"schedule", scheduler_ ? scheduler_->state_dict() : nlohmann::json()},
+      {"data_loader", train_data_.position()},
       {"rng", {{"default_generator", generator_state_to_json(default_generator().state())}}},
   };
 }
 
 void Trainer::save(const std::string& which) {
   if (!run_) return;
-  save_checkpoint(run_->checkpoint_dir() / which, *model_, which == "last" ? &optimizer_ : nullptr, state_json());
+  const bool last = which == "last";
+  ExtraTensors extra;
+  if (last)
+    for (const auto& [name, state] : extra_state_) extra[name] = state.save();
+  save_checkpoint(run_->checkpoint_dir() / which, *model_, last ? &optimizer_ : nullptr, state_json(), extra);
 }
 
 void Trainer::resume(const fs::path& checkpoint_dir) {
@@ -120,12 +120,23 @@ void Trainer::resume(const fs::path& checkpoint_dir) {
              sums.at("steps").get<int64_t>()};
     best_top1_ = state.at("best").at("top1").get<double>();
     best_epoch_ = state.at("best").at("epoch").get<int64_t>();
-    last_lr_ = state.at("schedule").at("lr").get<double>();
-    train_data_.load_state(state.at("data_loader"));
+    last_lr_ = state.at("last_lr").get<double>();
+    train_seconds_ = state.at("train_seconds").get<double>();
+    if (scheduler_) scheduler_->load_state_dict(state.at("schedule"));
+    // The loader continues from the saved position (an epoch's order and augmentation draws are
+    // functions of the seed, the epoch and the batch index: data/dataloader.h).
+    train_data_.start(state.at("data_loader").get<data::LoaderPosition>());
     default_generator().set_state(generator_state_from_json(state.at("rng").at("default_generator")));
   } catch (const nlohmann::json::exception& e) {
     EMBER_FAIL("checkpoint {}: state.json lacks a field ({}); it was not written by this trainer: start a fresh run",
                checkpoint_dir.string(), e.what());
+  }
+  for (const auto& [name, extra] : extra_state_) {
+    const auto found = checkpoint.extra.find(name);
+    EMBER_CHECK(found != checkpoint.extra.end(), "checkpoint {} has no '{}' state ({}.safetensors) but this run keeps "
+                "one: resume with the settings of the run that wrote it or start a fresh run",
+                checkpoint_dir.string(), name, name);
+    extra.load(found->second);
   }
   // Records after the checkpoint's step belong to the part of the run that is trained again.
   if (run_) metrics_ = std::make_unique<MetricsLog>(run_->path(), step_);
@@ -133,7 +144,6 @@ void Trainer::resume(const fs::path& checkpoint_dir) {
 
 void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_in_epoch) {
   const auto start = Clock::now();
-  if (schedule_) schedule_(step_);
   last_lr_ = optimizer_.lr();
   model_->train();
   // logits: (B, num_classes); target: (B) int64
@@ -145,8 +155,9 @@ void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_i
               "or add warmup (--warmup-epochs)", loss_value, step_ + 1, epoch + 1, last_lr_);
   optimizer_.zero_grad();
   loss.backward();
-  if (config_.clip_grad_norm > 0.0) clip_gradients(model_->parameters(), config_.clip_grad_norm);
+  if (config_.clip_grad_norm > 0.0) optim::clip_grad_norm_(model_->parameters(), config_.clip_grad_norm);
   optimizer_.step();
+  if (scheduler_) scheduler_->iteration_done();
   ++step_;
 
   const int64_t batch_size = batch.size();
@@ -159,12 +170,13 @@ void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_i
 
   // Smoothed step time: steady numbers for the ETA without hiding a slowdown for long.
   const double seconds = seconds_since(start);
+  train_seconds_ += seconds;
   seconds_per_step_ = seconds_per_step_ == 0.0 ? seconds : 0.9 * seconds_per_step_ + 0.1 * seconds;
   samples_per_second_ = seconds_per_step_ > 0.0 ? static_cast<double>(batch_size) / seconds_per_step_ : 0.0;
 }
 
 void Trainer::log_step(int64_t epoch) {
-  const int64_t steps_in_epoch = train_data_.batches_per_epoch();
+  const int64_t steps_in_epoch = train_data_.num_batches();
   const double loss = sums_.samples ? sums_.loss / static_cast<double>(sums_.samples) : 0.0;
   const double accuracy = sums_.samples ? static_cast<double>(sums_.correct) / static_cast<double>(sums_.samples) : 0.0;
   if (config_.progress) {
@@ -176,10 +188,10 @@ void Trainer::log_step(int64_t epoch) {
   }
   if (metrics_ && (step_in_epoch_ % std::max<int64_t>(1, config_.log_every) == 0))
     metrics_->write({{"kind", "train"}, {"epoch", epoch + 1}, {"step", step_}, {"lr", last_lr_}, {"loss", loss},
-                     {"acc", accuracy}, {"samples_per_s", samples_per_second_}});
+                     {"acc", accuracy}, {"samples_per_s", samples_per_second_}, {"time_s", train_seconds_}});
 }
 
-EvalResult Trainer::evaluate(BatchSource& data) {
+EvalResult Trainer::evaluate(data::DataLoader& data) {
   NoGradGuard no_grad;
   model_->eval();
   EvalResult result;
@@ -208,7 +220,7 @@ void Trainer::end_epoch(int64_t epoch, FitResult& result) {
   const double accuracy = sums_.samples ? static_cast<double>(sums_.correct) / static_cast<double>(sums_.samples) : 0.0;
   if (metrics_)
     metrics_->write({{"kind", "epoch"}, {"epoch", epoch + 1}, {"step", step_}, {"lr", last_lr_}, {"loss", loss},
-                     {"acc", accuracy}});
+                     {"acc", accuracy}, {"time_s", train_seconds_}});
   std::string line = fmt::format("epoch {}/{}: train loss {:.4f} acc {:.2f}%", epoch + 1, config_.epochs, loss,
                                  100.0 * accuracy);
   const bool last_epoch = epoch + 1 == config_.epochs;
@@ -232,7 +244,7 @@ void Trainer::end_epoch(int64_t epoch, FitResult& result) {
 FitResult Trainer::fit() {
   FitResult result;
   const auto start = Clock::now();
-  const int64_t steps_in_epoch = train_data_.batches_per_epoch();
+  const int64_t steps_in_epoch = train_data_.num_batches();
   const auto reached_max_steps = [&] { return config_.max_steps > 0 && step_ >= config_.max_steps; };
   bool stopped_mid_epoch = false;
   while (epoch_ < config_.epochs && !reached_max_steps()) {
@@ -259,6 +271,7 @@ FitResult Trainer::fit() {
     // The state saved from here on is "at the start of the next epoch".
     ++epoch_;
     step_in_epoch_ = 0;
+    if (scheduler_) scheduler_->epoch_done();
     end_epoch(finished, result);
     save("last");
     sums_ = {};
@@ -280,7 +293,8 @@ FitResult Trainer::fit() {
   result.steps = step_;
   result.best_top1 = best_top1_;
   result.best_epoch = best_epoch_;
-  result.train_seconds = seconds_since(start);
+  result.wall_seconds = seconds_since(start);
+  result.train_seconds = train_seconds_;
   return result;
 }
 

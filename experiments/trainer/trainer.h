@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,35 +24,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/dataset.h"
+#include "data/dataloader.h"
 #include "experiments/trainer/metrics.h"
 #include "experiments/trainer/progress.h"
 #include "experiments/trainer/run_dir.h"
 #include "models/nn/module.h"
 #include "optim/optimizer.h"
+#include "optim/schedule.h"
 
 namespace ember::experiments {
 
-// What the trainer needs from a source of batches: epochs of batches and a position that can be
-// saved and restored (data::DataLoader provides it through loader_source() in train_data.h).
-class BatchSource {
- public:
-  virtual ~BatchSource() = default;
-  virtual int64_t batches_per_epoch() const = 0;
-  virtual int64_t batch_size() const = 0;
-  // Begins epoch `epoch` (0-based): the order of its batches is a function of the seed, the epoch
-  // and the saved state, never of how many times the source was used before.
-  virtual void start_epoch(int64_t epoch) = 0;
-  // The next batch of the current epoch, or nullopt when the epoch is over.
-  virtual std::optional<data::Batch> next() = 0;
-  // The position (epoch, batches already handed out, generator): restoring it and calling next()
-  // continues the epoch exactly where it was saved.
-  virtual nlohmann::json state() const = 0;
-  virtual void load_state(const nlohmann::json& state) = 0;
-};
-
 struct TrainerConfig {
-  std::string model_description;  // e.g. "resnet_small(width=16, in_channels=1)": checked on resume
+  std::string model_description = "";  // e.g. "resnet_small(width=16, in_channels=1)": checked on resume
   int64_t epochs = 1;
   int64_t max_steps = 0;          // > 0: stop after this many optimizer steps in total (tests, smoke runs)
   double label_smoothing = 0.0;
@@ -60,7 +44,7 @@ struct TrainerConfig {
   int64_t log_every = 50;         // a metrics record (and, off a terminal, a log line) every N steps
   int64_t checkpoint_every = 0;   // > 0: also save checkpoint/last every N steps (epoch ends always save)
   bool progress = true;           // progress bar / log lines on `out`
-  std::optional<bool> tty;        // default: whether stdout is a terminal
+  std::optional<bool> tty = std::nullopt;  // default: whether stdout is a terminal
   std::ostream* out = &std::cout;
 };
 
@@ -86,26 +70,32 @@ struct FitResult {
   std::optional<EvalResult> last_eval;
   double best_top1 = -1.0;
   int64_t best_epoch = -1;  // 1-based epoch of best_top1
-  double train_seconds = 0.0;
+  double wall_seconds = 0.0;         // this call of fit(), evaluation included
+  double train_seconds = 0.0;        // in training steps, summed over every resume of the run
 };
 
 class Trainer {
  public:
-  Trainer(TrainerConfig config, nn::ModulePtr model, optim::Optimizer& optimizer, BatchSource& train_data,
-          BatchSource* eval_data = nullptr);
+  // train_data should shuffle with drop_last; its position is part of the checkpoint.
+  Trainer(TrainerConfig config, nn::ModulePtr model, optim::Optimizer& optimizer, data::DataLoader& train_data,
+          data::DataLoader* eval_data = nullptr);
 
-  // Called before every step with the 0-based index of the step about to run; it sets the
-  // optimizer's learning rates (a schedule is a function of the step: see Note [Exact resume]).
-  void set_schedule(std::function<void(int64_t step)> schedule) { schedule_ = std::move(schedule); }
+  // Stepped after every optimizer step (iteration_done) and every epoch (epoch_done); its state
+  // goes into the checkpoint. Optional: without one the optimizer's lr stays as it is.
+  void set_scheduler(optim::LRScheduler* scheduler) { scheduler_ = scheduler; }
   // The EMA hook point: called after every optimizer step, in the order added.
   void add_after_step_hook(std::function<void(const StepInfo&)> hook) { after_step_.push_back(std::move(hook)); }
+  // State a hook keeps across steps (EMA weights): save() is called for every checkpoint and its
+  // tensors go to checkpoint/last/<name>.safetensors; resume() hands them back to load().
+  void add_checkpoint_state(const std::string& name, std::function<TensorMap()> save,
+                            std::function<void(const TensorMap&)> load);
   // Metrics files and checkpoints go there; without a run folder nothing is written.
   void attach_run(const RunDir& run);
 
   // Restores the state a checkpoint folder holds (resolve_checkpoint_dir() turns --resume into one).
   void resume(const std::filesystem::path& checkpoint_dir);
   FitResult fit();
-  EvalResult evaluate(BatchSource& data);
+  EvalResult evaluate(data::DataLoader& data);
 
   int64_t step() const { return step_; }
   nn::Module& model() { return *model_; }
@@ -125,10 +115,15 @@ class Trainer {
   TrainerConfig config_;
   nn::ModulePtr model_;
   optim::Optimizer& optimizer_;
-  BatchSource& train_data_;
-  BatchSource* eval_data_;
-  std::function<void(int64_t)> schedule_;
+  data::DataLoader& train_data_;
+  data::DataLoader* eval_data_;
+  optim::LRScheduler* scheduler_ = nullptr;
   std::vector<std::function<void(const StepInfo&)>> after_step_;
+  struct ExtraState {
+    std::function<TensorMap()> save;
+    std::function<void(const TensorMap&)> load;
+  };
+  std::map<std::string, ExtraState> extra_state_;
   std::optional<RunDir> run_;
   std::unique_ptr<MetricsLog> metrics_;
   Progress progress_;
@@ -140,6 +135,7 @@ class Trainer {
   double best_top1_ = -1.0;
   int64_t best_epoch_ = -1;
   double last_lr_ = 0.0;
+  double train_seconds_ = 0.0;     // time spent in train steps, over every resume of the run
   double seconds_per_step_ = 0.0;  // smoothed, for the ETA
   double samples_per_second_ = 0.0;
 };
