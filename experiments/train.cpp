@@ -143,7 +143,7 @@ FlagValues add_options(CLI::App& app, Options& o) {
   return flags;
 }
 
-// --quick: settings placed before the user's arguments, so any option given explicitly wins.
+// --quick: settings for whatever the command line and --config leave unset.
 const std::vector<std::string> kQuickPreset = {"--model=resnet8", "--width=8", "--train-limit=1024",
                                                "--test-limit=512", "--epochs=1", "--log-every=2",
                                                "--experiment=quick"};
@@ -209,24 +209,32 @@ int run(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-  // Presets go before the user's arguments (CLI11 keeps an option's last value): --quick's
-  // settings, then those of the run being resumed (its config.json).
-  std::vector<std::string> user_args(argv + 1, argv + argc), preset;
+  // Precedence: the command line, then --config's file, then (on --resume) the run's own
+  // config.json, then --quick's preset, then the defaults. The resumed settings go before the
+  // user's arguments (CLI11 keeps an option's last value); the preset fills what is still unset
+  // after a first parse, which sees the config file too.
+  std::vector<std::string> args;
+  const std::vector<std::string> user_args(argv + 1, argv + argc);
   for (size_t i = 0; i < user_args.size(); ++i) {
-    if (user_args[i] == "--quick") preset.insert(preset.end(), kQuickPreset.begin(), kQuickPreset.end());
     std::string resume;
     if (user_args[i].rfind("--resume=", 0) == 0) resume = user_args[i].substr(9);
     else if (user_args[i] == "--resume" && i + 1 < user_args.size()) resume = user_args[i + 1];
-    if (!resume.empty()) {
-      const std::vector<std::string> resumed = resumed_arguments(resume);
-      preset.insert(preset.end(), resumed.begin(), resumed.end());
-    }
+    if (!resume.empty()) args = resumed_arguments(resume);
   }
-  std::vector<std::string> args(preset);
   args.insert(args.end(), user_args.begin(), user_args.end());
-  std::reverse(args.begin(), args.end());  // CLI11's parse(vector) takes the arguments last first
+  const auto parse = [&app](std::vector<std::string> arguments) {
+    std::reverse(arguments.begin(), arguments.end());  // CLI11's parse(vector) takes the last first
+    app.parse(arguments);
+  };
   try {
-    app.parse(args);
+    parse(args);
+    if (o.quick) {
+      std::vector<std::string> preset;
+      for (const std::string& setting : kQuickPreset)
+        if (app.count(setting.substr(0, setting.find('='))) == 0) preset.push_back(setting);
+      args.insert(args.begin(), preset.begin(), preset.end());
+      parse(args);
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -128,3 +128,26 @@ TEST_CASE("train binary: bad values and names exit non-zero with one clear line"
     CHECK(outcome.output.find("terminate called") == std::string::npos);
   }
 }
+
+TEST_CASE("train binary: --config file values sit between the command line and --quick", "[trainer][binary]") {
+  if (!fs::exists(train_binary())) {
+    WARN("skipped: " << train_binary() << " is not built");
+    return;
+  }
+  test::ScratchDir scratch("train-binary-config");
+  std::ofstream(scratch.path() / "settings.toml") << "model = \"mlp\"\nlr = 0.05\nnesterov = false\nepochs = 4\n";
+  const Outcome outcome = run_train(
+      fmt::format("--config '{}' --quick --epochs 2 --dataset synthetic --train-limit 128 --test-limit 32 --max-steps 1 "
+                  "--runs-dir '{}' --name c --no-plot",
+                  (scratch.path() / "settings.toml").string(), scratch.path().string()),
+      scratch.path());
+  INFO(outcome.output);
+  REQUIRE(outcome.status == 0);
+  const auto options = nlohmann::json::parse(experiments::read_file(scratch.path() / "quick" / "c" / "config.json"))["options"];
+  CHECK(options["model"] == "mlp");      // the file beats --quick's resnet8
+  CHECK(options["lr"] == 0.05);
+  CHECK(options["nesterov"] == false);
+  CHECK(options["epochs"] == 2);         // the command line beats the file
+  CHECK(options["train-limit"] == 128);
+  CHECK(options["test-limit"] == 32);
+}
