@@ -2,21 +2,22 @@
 // by name (models/zoo.h, data/datasets.h, optim/optimizer.h, optim/schedule.h); the loop, run folder,
 // metrics, checkpoints and resume are the shared trainer's (experiments/trainer/).
 //
-//   build/experiments/train --model resnet8 --dataset fashion-mnist --epochs 3
+//   build/experiments/train --model resnet8 --dataset fashion_mnist --epochs 3
 //   build/experiments/train --config my.toml          # any option as `key = value` (TOML or INI)
 //   build/experiments/train --resume runs/train/NAME  # continue a killed run exactly
 //   build/experiments/train --quick                   # a seconds-long smoke run (CI)
 //
 // On --resume the run's config.json supplies every setting not given on the command line, so the
 // same command line is not needed twice. Errors (unknown names, bad values, an existing run folder,
-// a checkpoint of another model) print one line and exit with status 1 (CLI errors: 105-ish, CLI11's).
+// a checkpoint of another model) print one line starting with "error:" and exit non-zero (1, or
+// CLI11's code for a command-line error).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
-#include <numeric>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <numeric>
 
 #include "data/dataloader.h"
 #include "data/datasets.h"
@@ -189,8 +190,12 @@ data::DatasetPtr first_examples(const data::DatasetPtr& dataset, int64_t count) 
 }
 
 void run_plot_script(const fs::path& run_dir, std::ostream& out) {
-  // The script sits next to this binary's source tree: build/experiments/train -> scripts/plot.py.
+  // The source tree this binary was built from (meson passes EMBER_SOURCE_ROOT) holds the script.
   const fs::path script = fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot.py";
+  if (!fs::exists(script)) {
+    out << "plots: skipped (" << script.string() << " not found; run it on the run folder by hand)\n";
+    return;
+  }
   if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
     out << "plots: skipped (needs /usr/bin/python3 with matplotlib: apt-get install python3-matplotlib)\n";
     return;
@@ -209,10 +214,10 @@ int run(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-  // Precedence: the command line, then --config's file, then (on --resume) the run's own
-  // config.json, then --quick's preset, then the defaults. The resumed settings go before the
-  // user's arguments (CLI11 keeps an option's last value); the preset fills what is still unset
-  // after a first parse, which sees the config file too.
+  // Precedence: the command line, then (on --resume) the run's own config.json, then --config's
+  // file, then --quick's preset, then the defaults. The resumed settings go before the user's
+  // arguments (CLI11 keeps an option's last value, and command-line values beat the file's); the
+  // preset fills what is still unset after a first parse, which sees the file too.
   std::vector<std::string> args;
   const std::vector<std::string> user_args(argv + 1, argv + argc);
   for (size_t i = 0; i < user_args.size(); ++i) {

@@ -143,7 +143,6 @@ void Trainer::resume(const fs::path& checkpoint_dir) {
 }
 
 void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_in_epoch) {
-  const auto start = Clock::now();
   last_lr_ = optimizer_.lr();
   model_->train();
   // logits: (B, num_classes); target: (B) int64
@@ -167,9 +166,10 @@ void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_i
   sums_.steps += 1;
   const StepInfo info{step_, epoch, step_in_epoch, loss_value, last_lr_, batch_size};
   for (const auto& hook : after_step_) hook(info);
+}
 
-  // Smoothed step time: steady numbers for the ETA without hiding a slowdown for long.
-  const double seconds = seconds_since(start);
+void Trainer::record_step_time(double seconds, int64_t batch_size) {
+  // Smoothed: steady numbers for the ETA without hiding a slowdown for long.
   train_seconds_ += seconds;
   seconds_per_step_ = seconds_per_step_ == 0.0 ? seconds : 0.9 * seconds_per_step_ + 0.1 * seconds;
   samples_per_second_ = seconds_per_step_ > 0.0 ? static_cast<double>(batch_size) / seconds_per_step_ : 0.0;
@@ -254,10 +254,13 @@ FitResult Trainer::fit() {
       sums_ = {};
     }
     while (step_in_epoch_ < steps_in_epoch && !reached_max_steps()) {
+      // The step's time includes waiting for the batch: a slow loader shows in samples/s.
+      const auto step_start = Clock::now();
       std::optional<data::Batch> batch = train_data_.next();
       EMBER_CHECK(batch.has_value(), "Trainer: the data ran out after {} of {} batches in epoch {}", step_in_epoch_,
                   steps_in_epoch, epoch_ + 1);
       train_step(*batch, epoch_, step_in_epoch_ + 1);
+      record_step_time(seconds_since(step_start), batch->size());
       ++step_in_epoch_;
       log_step(epoch_);
       if (config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0 && step_in_epoch_ < steps_in_epoch)

@@ -107,6 +107,7 @@ class Trainer {
   };
 
   void train_step(const data::Batch& batch, int64_t epoch, int64_t step_in_epoch);
+  void record_step_time(double seconds, int64_t batch_size);
   void end_epoch(int64_t epoch, FitResult& result);
   void save(const std::string& which);  // "last" or "best"
   nlohmann::json state_json() const;
@@ -135,7 +136,7 @@ class Trainer {
   double best_top1_ = -1.0;
   int64_t best_epoch_ = -1;
   double last_lr_ = 0.0;
-  double train_seconds_ = 0.0;     // time spent in train steps, over every resume of the run
+  double train_seconds_ = 0.0;     // time in train steps (loading included), over every resume of the run
   double seconds_per_step_ = 0.0;  // smoothed, for the ETA
   double samples_per_second_ = 0.0;
 };
