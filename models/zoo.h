@@ -37,5 +37,8 @@ std::vector<std::string> model_names();
 void init_torchvision_convnet(nn::Module& model, double linear_std = 0.0);
 // timm / ConvNeXt: Linear (and, with convs, Conv2d) weights trunc_normal(0, std, [-2, 2]), zero biases.
 void init_trunc_normal(nn::Module& model, double std = 0.02, bool convs = false);
+// Stochastic-depth rates rising linearly from 0 at the first block to `rate` at the last
+// (torch.linspace(0, rate, blocks)), as timm and ConvNeXt assign them.
+std::vector<double> drop_path_rates(int64_t blocks, double rate);
 
 }  // namespace ember::models
