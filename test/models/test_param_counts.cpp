@@ -12,6 +12,7 @@
 
 #include "helpers.h"
 #include "models/convnext.h"
+#include "models/nn/summary.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 #include "models/vit.h"
@@ -175,6 +176,7 @@ TEST_CASE("ResNet small variants: widths follow config.width, outputs on 28x28 s
   require_shape(state, "fc.weight", {10, 64});
   REQUIRE(state.count("layer5.0.conv1.weight") == 0);
   REQUIRE(output_shape(*small, {3, 1, 28, 28}) == Shape{3, 10});
+  REQUIRE_THAT(nn::summary(*small, {1, 1, 28, 28}), Catch::Matchers::Contains("BasicBlock"));
 
   config.width = -1;  // resnet20: three stages 16/32/64 of three blocks (He et al.'s CIFAR ResNet)
   auto resnet20 = create_model("resnet20", config);
