@@ -131,6 +131,9 @@ ModuleCallObserver* module_call_observer();
 // decouple). Used by to(); weight averaging copies values with copy_ instead.
 void set_data(const Tensor& dst, const Tensor& src);
 
+// "True" / "False": extra_repr() spells booleans as PyTorch prints them.
+inline const char* repr_bool(bool value) { return value ? "True" : "False"; }
+
 // A multi-line tree like PyTorch's print(model): "(conv1): Conv2d(3, 64, kernel_size=3, ...)".
 std::string to_string(const Module& module);
 

@@ -93,7 +93,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
 
 std::string BatchNorm::extra_repr() const {
   return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps, momentum,
-                     affine, track_running_stats);
+                     repr_bool(affine), repr_bool(track_running_stats));
 }
 
 // ---- LayerNorm ----
@@ -115,7 +115,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
 
 std::string LayerNorm::extra_repr() const {
   return fmt::format("({},), eps={}, elementwise_affine={}", fmt::join(normalized_shape, ", "), eps,
-                     weight.defined());
+                     repr_bool(weight.defined()));
 }
 
 // ---- LayerNorm2d ----
@@ -282,7 +282,9 @@ Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Te
                   [N, C, P, eps](BackwardContext& ctx) -> TensorList {
                     const Tensor& saved_x = ctx.saved(0);
                     const Tensor& saved_w = ctx.saved(1);
-                    if (ctx.create_graph()) return channels_first_grads_composed(ctx.grad(0), saved_x, saved_w, eps, ctx);
+                    if (ctx.create_graph()) {
+                      return channels_first_grads_composed(ctx.grad(0), saved_x, saved_w, eps, ctx);
+                    }
                     Tensor g = ctx.grad(0).contiguous();
                     Tensor in = saved_x.detach().contiguous(), w_c = saved_w.detach().contiguous();
                     const DType dtype = in.dtype();
@@ -335,7 +337,7 @@ Tensor GroupNorm::forward(const Tensor& x) {
 }
 
 std::string GroupNorm::extra_repr() const {
-  return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, weight.defined());
+  return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, repr_bool(weight.defined()));
 }
 
 // ---- RMSNorm ----
@@ -354,7 +356,7 @@ Tensor RMSNorm::forward(const Tensor& x) {
 
 std::string RMSNorm::extra_repr() const {
   return fmt::format("({},), eps={}, elementwise_affine={}", fmt::join(normalized_shape, ", "), eps,
-                     weight.defined());
+                     repr_bool(weight.defined()));
 }
 
 }  // namespace ember::nn

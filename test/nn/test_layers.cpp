@@ -74,7 +74,7 @@ TEST_CASE("Linear: values, default init range, bias=false, bad input", "[nn][lay
   nn::Linear no_bias(5, 3, false);
   REQUIRE_FALSE(no_bias.bias.defined());
   REQUIRE(no_bias.state_dict().size() == 1);
-  REQUIRE(no_bias.extra_repr() == "in_features=5, out_features=3, bias=false");
+  REQUIRE(no_bias.extra_repr() == "in_features=5, out_features=3, bias=False");
   REQUIRE_THROWS_OP(fc(zeros({2, 4})), "Linear: expected input (*, 5)");
   REQUIRE_THROWS_OP(fc(zeros({2, 4})), "float32[2, 4]");
 }

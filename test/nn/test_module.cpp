@@ -221,8 +221,8 @@ TEST_CASE("Sequential / ModuleList name children 0, 1, ... and chain forward", "
   REQUIRE(list.num_parameters() == 4 * 5 + 5 + 5 * 2 + 2);
   REQUIRE_THROWS_OP(list(x), "ModuleList.forward");
   REQUIRE(nn::to_string(seq) ==
-          "Sequential(\n  (0): Linear(in_features=4, out_features=5, bias=true)\n  (1): ReLU()\n"
-          "  (2): Linear(in_features=5, out_features=2, bias=true)\n)");
+          "Sequential(\n  (0): Linear(in_features=4, out_features=5, bias=True)\n  (1): ReLU()\n"
+          "  (2): Linear(in_features=5, out_features=2, bias=True)\n)");
 }
 
 TEST_CASE("summary: one row per module with output shapes and parameter totals", "[nn][module][summary]") {
