@@ -250,4 +250,15 @@ TEST_CASE("summary: one row per module with output shapes and parameter totals",
   // A bad input shape surfaces the layer's error, and the hooks are still removed.
   REQUIRE_THROWS_OP(nn::summary(net, {2, 5}), "Linear: expected input (*, 4)");
   REQUIRE(nn::summary(net, {2, 4}) == s);
+
+  // Sizes: input 250x1000 f32 = 1 MB; output 1 MB, counted twice (values and gradients) = 2 MB;
+  // parameters 1,001,000 x 4 bytes = 4.004 MB.
+  nn::Sequential big{std::make_shared<nn::Linear>(1000, 1000)};
+  const std::string sizes = nn::summary(big, {250, 1000});
+  INFO(sizes);
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Total params: 1,001,000"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Input size (MB): 1.00 ([250, 1000])"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Forward/backward pass size (MB): 2.00"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Params size (MB): 4.00"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Estimated Total Size (MB): 7.00"));
 }
