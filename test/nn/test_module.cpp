@@ -3,6 +3,7 @@
 // Twins: models/nn/module.cpp, container.cpp, summary.cpp.
 #include "helpers.h"
 #include "models/nn/nn.h"
+#include "optim/sgd.h"
 
 using namespace ember;
 using namespace ember::test;
@@ -136,6 +137,19 @@ TEST_CASE("to(f64) keeps identity, so an optimizer holding a parameter sees the 
   sum(y).backward();
   REQUIRE(held[0].grad().defined());
   REQUIRE_THROWS_OP(net.to(DType::i64), "Net.to: modules convert to floating dtypes only");
+}
+
+TEST_CASE("an SGD built before to(f64) steps the converted parameters", "[nn][module]") {
+  manual_seed(12);
+  nn::Linear fc(3, 2);
+  optim::SGD sgd({optim::ParamGroup{fc.parameters(), {}, ""}}, {{"lr", 0.5}});
+  fc.to(DType::f64);
+  const std::vector<double> before = values(fc.weight);
+  Tensor x = ones({1, 3}, DType::f64);
+  sum(fc(x)).backward();  // d/dW of sum(W x + b) = 1 everywhere
+  sgd.step();
+  REQUIRE(fc.weight.dtype() == DType::f64);
+  for (size_t i = 0; i < before.size(); ++i) REQUIRE(values(fc.weight)[i] == Approx(before[i] - 0.5));
 }
 
 TEST_CASE("train/eval recurse; apply visits children first; requires_grad_ and num_parameters", "[nn][module]") {
