@@ -37,10 +37,12 @@ void check_trailing(const char* type, const Tensor& x, const Shape& normalized_s
 // ---- BatchNorm ----
 
 BatchNorm::BatchNorm(const char* type_name, int64_t expected_dim_min, int64_t expected_dim_max, int64_t num_features_,
-                     double eps_, double momentum_, bool affine_, bool track_running_stats_)
+                     double eps_, std::optional<double> momentum_, bool affine_, bool track_running_stats_)
     : Module(type_name), num_features(num_features_), eps(eps_), momentum(momentum_), affine(affine_),
       track_running_stats(track_running_stats_), dim_min_(expected_dim_min), dim_max_(expected_dim_max) {
   EMBER_CHECK(num_features > 0, "{}: num_features must be positive, got {}", type_name, num_features);
+  EMBER_CHECK(!momentum || (*momentum >= 0.0 && *momentum <= 1.0), "{}: momentum must be in [0, 1] or none, got {}",
+              type_name, momentum.value_or(0.0));
   if (affine) {
     weight = register_parameter("weight", empty({num_features}));
     bias = register_parameter("bias", empty({num_features}));
@@ -83,16 +85,19 @@ Tensor BatchNorm::forward(const Tensor& x) {
                 type_name(), x.describe());
   }
   const bool update = is_training() && track_running_stats;
+  double factor = momentum.value_or(0.0);
   if (update) {
     NoGradGuard no_grad;
     num_batches_tracked.add_(1.0);
+    if (!momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
   }
   // running_mean / running_var are undefined without track_running_stats: nothing to update.
-  return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, eps);
+  return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, factor, eps);
 }
 
 std::string BatchNorm::extra_repr() const {
-  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps, momentum,
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps,
+                     momentum ? fmt::format("{}", *momentum) : std::string("None"),
                      repr_bool(affine), repr_bool(track_running_stats));
 }
 
