@@ -12,6 +12,7 @@
 #include "engine/factories.h"
 #include "engine/shape.h"
 #include "optim/adabelief.h"
+#include "optim/adabound.h"
 #include "optim/adadelta.h"
 #include "optim/adagrad.h"
 #include "optim/adamax.h"
@@ -21,6 +22,7 @@
 #include "optim/lars.h"
 #include "optim/lion.h"
 #include "optim/nadam.h"
+#include "optim/novograd.h"
 #include "optim/radam.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
@@ -274,6 +276,8 @@ const std::map<std::string, Factory>& registry() {
       {"lars", factory<Lars>()},
       {"adan", factory<Adan>()},
       {"adabelief", factory<AdaBelief>()},
+      {"adabound", factory<AdaBound>()},
+      {"novograd", factory<NovoGrad>()},
   };
   return table;
 }
