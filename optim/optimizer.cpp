@@ -16,6 +16,7 @@
 #include "optim/adadelta.h"
 #include "optim/adagrad.h"
 #include "optim/adamax.h"
+#include "optim/adamp.h"
 #include "optim/adamw.h"
 #include "optim/adan.h"
 #include "optim/lamb.h"
@@ -26,6 +27,7 @@
 #include "optim/radam.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
+#include "optim/sgdp.h"
 
 namespace ember::optim {
 namespace {
@@ -278,6 +280,8 @@ const std::map<std::string, Factory>& registry() {
       {"adabelief", factory<AdaBelief>()},
       {"adabound", factory<AdaBound>()},
       {"novograd", factory<NovoGrad>()},
+      {"adamp", factory<AdamP>()},
+      {"sgdp", factory<SGDP>()},
   };
   return table;
 }

@@ -1,4 +1,4 @@
-// LION, LAMB, LARS, Adan, AdaBelief, AdaBound, NovoGrad (optim/<name>.h): PyTorch has no twin, so each is checked
+// LION, LAMB, LARS, Adan, AdaBelief, AdaBound, NovoGrad, AdamP, SGDP (optim/<name>.h): PyTorch has no twin, so each is checked
 // against steps worked out by hand from its paper's update rule (float64 and float32), plus a
 // state_dict round trip and the factory. Common case: w₀ = (1, −2) and gradients
 // g1 = (4, 1), g2 = (2, −1), g3 = (−1, 0.5) (not depending on w).
@@ -7,11 +7,13 @@
 #include "helpers.h"
 #include "optim/adabelief.h"
 #include "optim/adabound.h"
+#include "optim/adamp.h"
 #include "optim/adan.h"
 #include "optim/lamb.h"
 #include "optim/lars.h"
 #include "optim/lion.h"
 #include "optim/novograd.h"
+#include "optim/sgdp.h"
 #include "optim_fixtures.h"
 
 using namespace ember;
@@ -145,6 +147,48 @@ TEST_CASE("novograd: three steps worked by hand", "[optim][novograd]") {
                                      {0.85298575, -1.924253563, 0.6833770891, -1.763441541, 0.594815341, -1.610069172});
 }
 
+namespace {
+
+// w = [[3, 1], [0, 2]] and g = [[1, −3], [1, 0]]: every row of g is orthogonal to w's (cos = 0).
+std::pair<Tensor, Tensor> orthogonal_case() {
+  Tensor w = from_vector(std::vector<double>{3.0, 1.0, 0.0, 2.0}, {2, 2}, TensorOptions(DType::f64).requires_grad(true));
+  return {w, from_vector(std::vector<double>{1.0, -3.0, 1.0, 0.0}, {2, 2})};
+}
+
+}  // namespace
+
+TEST_CASE("adamp: the radial part of the update is removed on scale-invariant weights", "[optim][adamp]") {
+  // lr 0.1, β1 0.5, β2 0.75, ε 1e-8, λ 0.5, δ 0.1, wd_ratio 0.1. Rows orthogonal (cos 0 < δ/√2) →
+  // channel projection. d = m/(√v/√0.25 + ε) = 0.5·sign(g) = [[0.5, −0.5], [0.5, 0]].
+  // Row 0: w·d = 1, scale = 1/‖w‖² = 0.1, d − 0.1w = [0.2, −0.6] (now ⟂ w). Row 1: w·d = 0, unchanged.
+  // w = 0.995w − 0.2·d (decay 1 − 0.1·0.5·0.1; step lr/(1 − β1) = 0.2): [[2.945, 1.115], [−0.1, 1.99]]
+  auto [w, g] = orthogonal_case();
+  optim::AdamP opt(one_group(w), {{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"weight_decay", 0.5}});
+  w.set_grad(g);
+  opt.step();
+  CHECK(all_close(w, {2.945, 1.115, -0.1, 1.99}, 1e-7, 1e-7));
+  // A 1-D parameter is never projected: plain AdamW-style step, w = 0.95·2 − 0.2·0.5 = 1.8.
+  Tensor b = test::scalar_param(2.0);
+  optim::AdamP bias_opt(one_group(b), {{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"weight_decay", 0.5}});
+  CHECK(all_close(test::steps_with_grads(bias_opt, b, {1.0}), {1.8}, 1e-7, 1e-7));
+}
+
+TEST_CASE("sgdp: decay ratio while projected, plain momentum SGD once the gradient has a radial part", "[optim][sgdp]") {
+  // lr 0.1, μ 0.5, λ 0.5, δ 0.1, wd_ratio 0.1; the same g twice.
+  // t1: b = g (from zero), d = g ⟂ w per row → projected (nothing to remove), decay 1 − 0.1·0.5·0.1/0.5 = 0.99:
+  //     w = 0.99w − 0.1g = [[2.87, 1.29], [−0.1, 1.98]]
+  // t2: b = 0.5g + g = 1.5g. Row 0: g·w = −1, cos = 1/(√10·√9.901) = 0.1005 > δ/√2; whole tensor:
+  //     g·w = −1.1, cos = 1.1/(√11·√13.8314) = 0.0892 > δ/√4 = 0.05 → no projection, decay 1 − 0.1·0.5/0.5 = 0.9:
+  //     w = 0.9w − 0.15g = [[2.433, 1.611], [−0.24, 1.782]]
+  auto [w, g] = orthogonal_case();
+  optim::SGDP opt(one_group(w), {{"lr", 0.1}, {"momentum", 0.5}, {"weight_decay", 0.5}});
+  w.set_grad(g);
+  opt.step();
+  CHECK(all_close(w, {2.87, 1.29, -0.1, 1.98}, 1e-12, 1e-12));
+  opt.step();
+  CHECK(all_close(w, {2.433, 1.611, -0.24, 1.782}, 1e-12, 1e-12));
+}
+
 TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajectory", "[optim]") {
   const nlohmann::json problem = test::load_optim_fixture("sgd.json")["problem"];
   const std::map<std::string, std::map<std::string, double>> cases = {
@@ -155,6 +199,8 @@ TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajec
       {"adabelief", {{"lr", 0.05}, {"amsgrad", 1}, {"weight_decay", 0.1}}},
       {"adabound", {{"lr", 0.05}, {"gamma", 0.1}, {"weight_decay", 0.1}}},
       {"novograd", {{"lr", 0.05}, {"weight_decay", 0.1}}},  // v is scalar state: carried in the JSON
+      {"adamp", {{"lr", 0.05}, {"weight_decay", 0.1}, {"nesterov", 1}}},
+      {"sgdp", {{"lr", 0.05}, {"momentum", 0.9}, {"weight_decay", 0.1}}},
   };
   for (const auto& [name, options] : cases) {
     INFO(name);
