@@ -12,18 +12,22 @@
 #include "engine/factories.h"
 #include "engine/shape.h"
 #include "optim/adabelief.h"
+#include "optim/adabound.h"
 #include "optim/adadelta.h"
 #include "optim/adagrad.h"
 #include "optim/adamax.h"
+#include "optim/adamp.h"
 #include "optim/adamw.h"
 #include "optim/adan.h"
 #include "optim/lamb.h"
 #include "optim/lars.h"
 #include "optim/lion.h"
 #include "optim/nadam.h"
+#include "optim/novograd.h"
 #include "optim/radam.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
+#include "optim/sgdp.h"
 
 namespace ember::optim {
 namespace {
@@ -274,6 +278,10 @@ const std::map<std::string, Factory>& registry() {
       {"lars", factory<Lars>()},
       {"adan", factory<Adan>()},
       {"adabelief", factory<AdaBelief>()},
+      {"adabound", factory<AdaBound>()},
+      {"novograd", factory<NovoGrad>()},
+      {"adamp", factory<AdamP>()},
+      {"sgdp", factory<SGDP>()},
   };
   return table;
 }

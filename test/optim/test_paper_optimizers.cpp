@@ -1,4 +1,4 @@
-// LION, LAMB, LARS, Adan, AdaBelief (optim/<name>.h): PyTorch has no twin, so each is checked
+// LION, LAMB, LARS, Adan, AdaBelief, AdaBound, NovoGrad, AdamP, SGDP (optim/<name>.h): PyTorch has no twin, so each is checked
 // against steps worked out by hand from its paper's update rule (float64 and float32), plus a
 // state_dict round trip and the factory. Common case: w₀ = (1, −2) and gradients
 // g1 = (4, 1), g2 = (2, −1), g3 = (−1, 0.5) (not depending on w).
@@ -6,10 +6,14 @@
 
 #include "helpers.h"
 #include "optim/adabelief.h"
+#include "optim/adabound.h"
+#include "optim/adamp.h"
 #include "optim/adan.h"
 #include "optim/lamb.h"
 #include "optim/lars.h"
 #include "optim/lion.h"
+#include "optim/novograd.h"
+#include "optim/sgdp.h"
 #include "optim_fixtures.h"
 
 using namespace ember;
@@ -119,6 +123,72 @@ TEST_CASE("adabelief: three steps worked by hand, and the rectified phase", "[op
   }
 }
 
+TEST_CASE("adabound: three steps worked by hand, both bounds active", "[optim][adabound]") {
+  // lr 0.1, β1 0.5, β2 0.75, ε 0, final_lr 0.1, γ 0.5, λ 0.5 decoupled (w = 0.95w first).
+  // η = clamp(0.1·√(1 − 0.75ᵗ)/(1 − 0.5ᵗ)/√v, 0.1(1 − 1/(0.5t + 1)), 0.1(1 + 1/(0.5t))), w −= η·m
+  // t1: m = (2, 0.5), v = (4, 0.25), raw η = (0.05, 0.2) in [0.0333, 0.3]:   w = (0.95 − 0.1, −1.9 − 0.1) = (0.85, −2)
+  // t2: m = (2, −0.25), v = (4, 0.4375), raw η = (0.0440959, 0.1333333), bounds [0.05, 0.2]:
+  //     η = (0.05 (lower bound), 0.1333333),  w = (0.8075 − 0.1, −1.9 − 0.0333333) = (0.7075, −1.866666667)
+  // t3: m = (0.5, 0.125), v = (3.25, 0.390625), raw η = (0.0482016, 0.1390346), bounds [0.06, 0.1666667]:
+  //     η = (0.06, 0.1390346),  w = (0.672125 − 0.03, −1.7733333 − 0.0173793) = (0.642125, −1.790712655)
+  check_three_steps<optim::AdaBound>({{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"eps", 0.0}, {"final_lr", 0.1},
+                                      {"gamma", 0.5}, {"weight_decay", 0.5}},
+                                     {0.85, -2.0, 0.7075, -1.866666667, 0.642125, -1.790712655});
+}
+
+TEST_CASE("novograd: three steps worked by hand", "[optim][novograd]") {
+  // lr 0.1, β1 0.5, β2 0.75, ε 0, λ 0.5: v₁ = ‖g₁‖², vₜ = 0.75v + 0.25‖g‖²; m = 0.5m + g/√v + 0.5w; w −= 0.1m
+  // t1: ‖g‖² = 17, v = 17: m = (4/√17 + 0.5, 1/√17 − 1) = (1.4701425, −0.7574644), w = (0.85298575, −1.924253563)
+  // t2: ‖g‖² = 5, v = 14: m = (0.7350713 + 0.5345225 + 0.4264929, −0.3787322 − 0.2672612 − 0.9621268)
+  //     = (1.6960866, −1.6081202), w = (0.6833770891, −1.763441541)
+  // t3: ‖g‖² = 1.25, v = 10.8125: m = (0.8480433 − 0.3041138 + 0.3416885, −0.8040601 + 0.1520569 − 0.8817208)
+  //     = (0.8856175, −1.5337237), w = (0.594815341, −1.610069172)
+  check_three_steps<optim::NovoGrad>({{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"eps", 0.0}, {"weight_decay", 0.5}},
+                                     {0.85298575, -1.924253563, 0.6833770891, -1.763441541, 0.594815341, -1.610069172});
+}
+
+namespace {
+
+// w = [[3, 1], [0, 2]] and g = [[1, −3], [1, 0]]: every row of g is orthogonal to w's (cos = 0).
+std::pair<Tensor, Tensor> orthogonal_case() {
+  Tensor w = from_vector(std::vector<double>{3.0, 1.0, 0.0, 2.0}, {2, 2}, TensorOptions(DType::f64).requires_grad(true));
+  return {w, from_vector(std::vector<double>{1.0, -3.0, 1.0, 0.0}, {2, 2})};
+}
+
+}  // namespace
+
+TEST_CASE("adamp: the radial part of the update is removed on scale-invariant weights", "[optim][adamp]") {
+  // lr 0.1, β1 0.5, β2 0.75, ε 1e-8, λ 0.5, δ 0.1, wd_ratio 0.1. Rows orthogonal (cos 0 < δ/√2) →
+  // channel projection. d = m/(√v/√0.25 + ε) = 0.5·sign(g) = [[0.5, −0.5], [0.5, 0]].
+  // Row 0: w·d = 1, scale = 1/‖w‖² = 0.1, d − 0.1w = [0.2, −0.6] (now ⟂ w). Row 1: w·d = 0, unchanged.
+  // w = 0.995w − 0.2·d (decay 1 − 0.1·0.5·0.1; step lr/(1 − β1) = 0.2): [[2.945, 1.115], [−0.1, 1.99]]
+  auto [w, g] = orthogonal_case();
+  optim::AdamP opt(one_group(w), {{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"weight_decay", 0.5}});
+  w.set_grad(g);
+  opt.step();
+  CHECK(all_close(w, {2.945, 1.115, -0.1, 1.99}, 1e-7, 1e-7));
+  // A 1-D parameter is never projected: plain AdamW-style step, w = 0.95·2 − 0.2·0.5 = 1.8.
+  Tensor b = test::scalar_param(2.0);
+  optim::AdamP bias_opt(one_group(b), {{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}, {"weight_decay", 0.5}});
+  CHECK(all_close(test::steps_with_grads(bias_opt, b, {1.0}), {1.8}, 1e-7, 1e-7));
+}
+
+TEST_CASE("sgdp: decay ratio while projected, plain momentum SGD once the gradient has a radial part", "[optim][sgdp]") {
+  // lr 0.1, μ 0.5, λ 0.5, δ 0.1, wd_ratio 0.1; the same g twice.
+  // t1: b = g (from zero), d = g ⟂ w per row → projected (nothing to remove), decay 1 − 0.1·0.5·0.1/0.5 = 0.99:
+  //     w = 0.99w − 0.1g = [[2.87, 1.29], [−0.1, 1.98]]
+  // t2: b = 0.5g + g = 1.5g. Row 0: g·w = −1, cos = 1/(√10·√9.901) = 0.1005 > δ/√2; whole tensor:
+  //     g·w = −1.1, cos = 1.1/(√11·√13.8314) = 0.0892 > δ/√4 = 0.05 → no projection, decay 1 − 0.1·0.5/0.5 = 0.9:
+  //     w = 0.9w − 0.15g = [[2.433, 1.611], [−0.24, 1.782]]
+  auto [w, g] = orthogonal_case();
+  optim::SGDP opt(one_group(w), {{"lr", 0.1}, {"momentum", 0.5}, {"weight_decay", 0.5}});
+  w.set_grad(g);
+  opt.step();
+  CHECK(all_close(w, {2.87, 1.29, -0.1, 1.98}, 1e-12, 1e-12));
+  opt.step();
+  CHECK(all_close(w, {2.433, 1.611, -0.24, 1.782}, 1e-12, 1e-12));
+}
+
 TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajectory", "[optim]") {
   const nlohmann::json problem = test::load_optim_fixture("sgd.json")["problem"];
   const std::map<std::string, std::map<std::string, double>> cases = {
@@ -127,6 +197,10 @@ TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajec
       {"lars", {{"lr", 1.0}, {"momentum", 0.9}, {"weight_decay", 1e-3}, {"trust_coeff", 0.02}}},
       {"adan", {{"lr", 0.05}, {"weight_decay", 0.02}}},
       {"adabelief", {{"lr", 0.05}, {"amsgrad", 1}, {"weight_decay", 0.1}}},
+      {"adabound", {{"lr", 0.05}, {"gamma", 0.1}, {"weight_decay", 0.1}}},
+      {"novograd", {{"lr", 0.05}, {"weight_decay", 0.1}}},  // v is scalar state: carried in the JSON
+      {"adamp", {{"lr", 0.05}, {"weight_decay", 0.1}, {"nesterov", 1}}},
+      {"sgdp", {{"lr", 0.05}, {"momentum", 0.9}, {"weight_decay", 0.1}}},
   };
   for (const auto& [name, options] : cases) {
     INFO(name);
