@@ -230,6 +230,9 @@ TEST_CASE("optimizer: load_state_dict rejects another optimizer or another layou
   REQUIRE_THROWS_OP(other_shape.load_state_dict(bad), "load_state_dict");
   optim::SGD same({optim::ParamGroup{{a, b}, {}, ""}}, {{"lr", 0.5}});
   REQUIRE_THROWS_OP(same.load_state_dict(bad), "names parameter 7 but there are 2");
+  optim::OptimizerState misshapen = state;
+  misshapen.tensors["state.1.momentum_buffer"] = zeros({3, 2}, DType::f64);
+  REQUIRE_THROWS_OP(same.load_state_dict(misshapen), "needs shape [2, 3]");
   CHECK(same.lr() == 0.5);  // a failed load changes nothing
   same.load_state_dict(state);
   CHECK(same.lr() == 0.1);
