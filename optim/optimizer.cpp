@@ -29,6 +29,7 @@
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
 #include "optim/sgdp.h"
+#include "optim/sophia.h"
 
 namespace ember::optim {
 namespace {
@@ -286,6 +287,7 @@ const std::map<std::string, Factory>& registry() {
       {"adamp", factory<AdamP>()},
       {"sgdp", factory<SGDP>()},
       {"adafactor", factory<AdaFactor>()},
+      {"sophia", factory<Sophia>()},
   };
   return table;
 }

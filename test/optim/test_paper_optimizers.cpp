@@ -1,4 +1,4 @@
-// LION, LAMB, LARS, Adan, AdaBelief, AdaBound, NovoGrad, AdamP, SGDP, AdaFactor (optim/<name>.h): PyTorch has no twin, so each is checked
+// LION, LAMB, LARS, Adan, AdaBelief, AdaBound, NovoGrad, AdamP, SGDP, AdaFactor, Sophia (optim/<name>.h): PyTorch has no twin, so each is checked
 // against steps worked out by hand from its paper's update rule (float64 and float32), plus a
 // state_dict round trip and the factory. Common case: w₀ = (1, −2) and gradients
 // g1 = (4, 1), g2 = (2, −1), g3 = (−1, 0.5) (not depending on w).
@@ -15,6 +15,7 @@
 #include "optim/lion.h"
 #include "optim/novograd.h"
 #include "optim/sgdp.h"
+#include "optim/sophia.h"
 #include "optim_fixtures.h"
 
 using namespace ember;
@@ -235,6 +236,52 @@ TEST_CASE("adafactor: factored second moment, update clipping, first moment; rel
   }
 }
 
+TEST_CASE("sophia: three steps worked by hand with supplied Hessian estimates", "[optim][sophia]") {
+  // lr 0.1, β1 0.5, β2 0.5, ρ 4, λ 0.5 (w·0.95 first); ratio = min(|m|/(ρh), 1), w −= 0.1·sign(m)·ratio.
+  // ĥ = (2, 0.5) before t1 → h = (1, 0.25), ρh = (4, 1).
+  // t1: m = (2, 0.5), ratio (0.5, 0.5): w = (0.95 − 0.05, −1.9 − 0.05) = (0.9, −1.95)
+  // t2: m = (2, −0.25), ratio (0.5, 0.25): w = (0.855 − 0.05, −1.8525 + 0.025) = (0.805, −1.8275)
+  // ĥ = (0, 1) before t3 → h = (0.5, 0.625), ρh = (2, 2.5).
+  // t3: m = (0.5, 0.125), ratio (0.25, 0.05): w = (0.76475 − 0.025, −1.736125 − 0.005) = (0.73975, −1.741125)
+  Tensor w = from_vector(std::vector<double>{1.0, -2.0}, {2}, TensorOptions(DType::f64).requires_grad(true));
+  optim::Sophia opt(one_group(w), {{"lr", 0.1}, {"beta1", 0.5}, {"beta2", 0.5}, {"rho", 4.0}, {"weight_decay", 0.5},
+                                   {"update_interval", 2}});
+  std::vector<double> got;
+  for (size_t t = 0; t < kGrads.size(); ++t) {
+    CHECK(opt.hessian_due() == (t % 2 == 0));
+    if (t == 0) opt.update_hessian({from_vector(std::vector<double>{2.0, 0.5})});
+    if (t == 2) opt.update_hessian({from_vector(std::vector<double>{0.0, 1.0})});
+    w.set_grad(from_vector(kGrads[t]));
+    opt.step();
+    const auto now = test::values(w);
+    got.insert(got.end(), now.begin(), now.end());
+  }
+  CHECK(all_close(got, {0.9, -1.95, 0.805, -1.8275, 0.73975, -1.741125}, 1e-12, 1e-12));
+  // Gauss-Newton-Bartlett: ĥ = scale·g⊙g from the current gradients: h = 0.5·(0.5, 0.625) + 0.5·2·(1, 0.25)
+  opt.update_hessian_from_grads(2.0);
+  CHECK(all_close(opt.state_dict().tensors.at("state.0.hessian"), {1.25, 0.5625}, 1e-12, 0));
+}
+
+TEST_CASE("sophia: Hutchinson's estimate has the Hessian diagonal as its expectation", "[optim][sophia]") {
+  // loss = ½·wᵀAw, Hessian A. E[u⊙Au] = diag(A) for Rademacher u (E[uᵢuⱼ] = δᵢⱼ); each sample's error is
+  // Σⱼ≠ᵢ Aᵢⱼuᵢuⱼ, std <= √(1 + 0.25) here, so the mean of 2000 samples is within 0.15 (> 5σ).
+  const Tensor A = from_vector(std::vector<double>{2.0, 1.0, 0.5, 1.0, 3.0, -1.0, 0.5, -1.0, 1.0}, {3, 3});
+  Tensor w = from_vector(std::vector<double>{0.3, -0.7, 1.1}, {3}, TensorOptions(DType::f64).requires_grad(true));
+  const Tensor loss = 0.5 * sum(w * matmul(A, w.unsqueeze(1)).squeeze(1));
+  Generator gen(7);
+  std::vector<double> mean(3, 0.0);
+  const int samples = 2000;
+  for (int s = 0; s < samples; ++s) {
+    const auto estimate = test::values(optim::hutchinson_hessian_diagonal(loss, {w}, gen)[0]);
+    for (size_t i = 0; i < 3; ++i) mean[i] += estimate[i] / samples;
+  }
+  CHECK(all_close(mean, {2.0, 3.0, 1.0}, 0, 0.15));
+  // With a diagonal Hessian every single estimate is exact (uᵢ² = 1).
+  const Tensor D = from_vector(std::vector<double>{2.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 1.0}, {3, 3});
+  const Tensor diagonal_loss = 0.5 * sum(w * matmul(D, w.unsqueeze(1)).squeeze(1));
+  CHECK(all_close(optim::hutchinson_hessian_diagonal(diagonal_loss, {w}, gen)[0], {2.0, 3.0, 1.0}, 1e-12, 1e-12));
+}
+
 TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajectory", "[optim]") {
   const nlohmann::json problem = test::load_optim_fixture("sgd.json")["problem"];
   const std::map<std::string, std::map<std::string, double>> cases = {
@@ -248,6 +295,7 @@ TEST_CASE("paper optimizers: state_dict round trip mid-run gives the same trajec
       {"adamp", {{"lr", 0.05}, {"weight_decay", 0.1}, {"nesterov", 1}}},
       {"sgdp", {{"lr", 0.05}, {"momentum", 0.9}, {"weight_decay", 0.1}}},
       {"adafactor", {{"lr", 0.05}, {"beta1", 0.9}, {"weight_decay", 0.1}}},
+      {"sophia", {{"lr", 0.05}, {"weight_decay", 0.1}}},  // h stays 0: sign-momentum steps
   };
   for (const auto& [name, options] : cases) {
     INFO(name);
