@@ -93,6 +93,22 @@ int main(int argc, char** argv) {
         Profiler prof;
         for (int64_t i = 0; i < steps; ++i) profiled.push_back(step.run());
       }
+      // The per-call price of recording, on an op whose kernel costs nearly nothing.
+      const Tensor tiny = ones({1});
+      auto per_call_ns = [&] {
+        constexpr int calls = 20000;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < calls; ++i) neg(tiny);
+        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / calls;
+      };
+      const double tiny_plain = per_call_ns();
+      double tiny_profiled = 0;
+      {
+        Profiler prof;
+        tiny_profiled = per_call_ns();
+      }
+      fmt::print("a 1-element neg: {:.0f} ns per call without the profiler, {:.0f} ns with it\n", tiny_plain,
+                 tiny_profiled);
       const double p = median(plain), q = median(profiled);
       fmt::print("median step: {:.1f} ms without the profiler, {:.1f} ms with it: overhead {:+.2f}% ({} steps each)\n",
                  p, q, 100.0 * (q / p - 1.0), plain.size());
