@@ -1,10 +1,12 @@
 // Tutorial chapter 1 (docs/tutorial/01-tensors.md): a Tensor is storage + sizes + strides +
 // offset, and a view is new geometry over the same storage. Every claim is checked; the program
 // exits non-zero when one fails. Run: build/examples/tutorial_01_tensors
+// `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
 #include "tutorial_check.h"
 
 using namespace ember;
 
+// [stride-formula]
 // Element number `flat` (in row-major order) of any float32 tensor, read straight from its
 // storage with the stride formula: address = offset + sum_k index_k * stride_k (in elements).
 float element_by_strides(const Tensor& t, int64_t flat) {
@@ -16,6 +18,7 @@ float element_by_strides(const Tensor& t, int64_t flat) {
   }
   return base[address];
 }
+// [/stride-formula]
 
 void show(const char* name, const Tensor& t) {
   fmt::print("{:<12} sizes {:<8} strides {:<8} offset {}  contiguous {}\n", name, shape_str(t.sizes()),

@@ -2,6 +2,7 @@
 // on a tensor that requires grad records a Node (autograd/node.h) through record_backward
 // (autograd/function.h); the Node keeps edges to its inputs' nodes and the tensors its formula
 // needs (SavedTensor, autograd/saved_tensor.h), guarded by the version counter.
+// `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
 // Run: build/examples/tutorial_02_graph
 #include <cmath>
 

@@ -2,6 +2,7 @@
 // every op in ops/ is: a kernel on raw pointers (no autograd), then the op (checks, dispatch, and
 // one record_backward whose lambda uses differentiable ops), then a float64 gradcheck.
 // The op: logaddexp(a, b) = log(exp(a) + exp(b)), computed without overflow.
+// `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
 // Run: build/examples/tutorial_04_custom_op
 #include <algorithm>
 #include <cmath>

@@ -2,6 +2,7 @@
 // backward formulas (which are ops) record a graph of their own, so a gradient can be
 // differentiated again: Hessian-vector products without ever forming the Hessian, or the whole
 // Hessian one row at a time. Checked against the Hessian derived by hand.
+// `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
 // Run: build/examples/tutorial_05_double_backward
 #include "tutorial_check.h"
 
