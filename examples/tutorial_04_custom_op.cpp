@@ -1,61 +1,21 @@
 // Tutorial chapter 4 (docs/tutorial/04-custom-op.md): a new op with its backward, written the way
 // every op in ops/ is: a kernel on raw pointers (no autograd), then the op (checks, dispatch, and
 // one record_backward whose lambda uses differentiable ops), then a float64 gradcheck.
-// The op: logaddexp(a, b) = log(exp(a) + exp(b)), computed without overflow.
+// The op, logaddexp(a, b) = log(exp(a) + exp(b)) computed without overflow, is in
+// tutorial_logaddexp.h (chapter 7 profiles it); this program tests it.
 // `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
 // Run: build/examples/tutorial_04_custom_op
-#include <algorithm>
 #include <cmath>
 
-#include "engine/dispatch.h"
-#include "tutorial_check.h"
+#include "tutorial_logaddexp.h"
 
 using namespace ember;
-
-// [kernel]
-// The kernel: dense arrays in, dense array out, nothing about graphs. max(a, b) + log1p(exp(-|a - b|))
-// equals log(exp(a) + exp(b)) but never overflows (exp(710) already does in float64).
-template <class T>
-void logaddexp_kernel(T* out, const T* a, const T* b, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = std::max(a[i], b[i]) + std::log1p(std::exp(-std::abs(a[i] - b[i])));
-}
-// [/kernel]
-
-// [forward]
-// Checks, then dispatch on the dtype. detach(): the kernel sees data only, so contiguous() of a
-// strided input copies without recording a node (the op records its own below).
-Tensor logaddexp_forward(const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(a.sizes() == b.sizes() && a.dtype() == b.dtype(),
-              "logaddexp: inputs must have the same shape and dtype, got {} and {}", a.describe(), b.describe());
-  const Tensor a_dense = a.detach().contiguous(), b_dense = b.detach().contiguous();
-  Tensor out = empty(a.sizes(), a.dtype());
-  dispatch_floating(a.dtype(), "logaddexp", [&]<class T>() {
-    logaddexp_kernel(out.data_ptr<T>(), a_dense.data_ptr<T>(), b_dense.data_ptr<T>(), out.numel());
-  });
-  return out;
-}
-// [/forward]
-
-// [op]
-// d out / d a = exp(a) / (exp(a) + exp(b)) = exp(a - out), and the same for b. Saving the output
-// spares the backward a second log/exp pass.
-Tensor logaddexp(const Tensor& a, const Tensor& b) {
-  Tensor out = logaddexp_forward(a, b);
-  record_backward("logaddexp", /*inputs=*/{a, b}, /*outputs=*/{out}, /*saved=*/{a, b, out},
-                  [](BackwardContext& ctx) -> TensorList {
-                    const Tensor& grad = ctx.grad(0);
-                    const Tensor& out = ctx.saved(2);
-                    return {ctx.needs_grad(0) ? mul(grad, exp(sub(ctx.saved(0), out))) : Tensor(),
-                            ctx.needs_grad(1) ? mul(grad, exp(sub(ctx.saved(1), out))) : Tensor()};
-                  });
-  return out;
-}
-// [/op]
+using tutorial::logaddexp;
 
 // [wrong-op]
 // The same op with a classic slip in the backward: the two partial derivatives swapped.
 Tensor logaddexp_swapped_backward(const Tensor& a, const Tensor& b) {
-  Tensor out = logaddexp_forward(a, b);
+  Tensor out = tutorial::logaddexp_forward(a, b);
   record_backward("logaddexp", {a, b}, {out}, {a, b, out}, [](BackwardContext& ctx) -> TensorList {
     const Tensor& out = ctx.saved(2);
     return {mul(ctx.grad(0), exp(sub(ctx.saved(1), out))), mul(ctx.grad(0), exp(sub(ctx.saved(0), out)))};
