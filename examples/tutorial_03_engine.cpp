@@ -1,5 +1,5 @@
 // Tutorial chapter 3 (docs/tutorial/03-engine.md): the backward engine step by step. First a
-// 40-line copy of the engine's loop (autograd/engine.cpp, run()) built on the public Node API,
+// 50-line copy of the engine's loop (autograd/engine.cpp, run()) built on the public Node API,
 // then the real engine with autograd::set_verbose(true), which prints each node as it runs with
 // the shapes of the gradients going in and out. Both must agree with gradients derived by hand.
 // `// [name]` ... `// [/name]` mark the snippets the chapter quotes (kept in sync by tutorial_snippets).
