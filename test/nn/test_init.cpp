@@ -1,1 +1,1 @@
-// (being written: see the helper branch)
+// being written
