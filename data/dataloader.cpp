@@ -179,6 +179,7 @@ int64_t DataLoader::num_batches() const {
 }
 
 void DataLoader::stop() {
+  active_ = false;
   if (workers_) {
     workers_->join();
     workers_.reset();
@@ -244,8 +245,7 @@ std::optional<Batch> DataLoader::next() {
   }
   workers_->can_produce.notify_all();
   if (slot.error) {
-    stop();
-    active_ = false;
+    stop();  // ends the epoch; position() still names the failed batch
     std::rethrow_exception(slot.error);
   }
   return std::move(slot.batch);

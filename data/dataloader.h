@@ -112,7 +112,8 @@ class DataLoader {
   // The next batch of the epoch in order, or nullopt at its end. An exception thrown while making
   // a batch (reader, transform) is rethrown here and ends the epoch.
   std::optional<Batch> next();
-  // Abandons the epoch in progress (workers finish their current batch and exit).
+  // Abandons the epoch in progress (workers finish their current batch and exit); next() then
+  // returns nullopt until start_epoch.
   void stop();
 
   int64_t num_batches() const;  // per epoch

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/transforms.h"
 
 namespace ember::data {
 
@@ -32,6 +33,22 @@ std::string image_dataset_dir(const std::string& name, const std::string& data_d
 // Loads the train or test split. Missing or corrupt files: ember::Error naming the path and what
 // was expected, and how to point at the data.
 ImageDatasetSplit make_image_dataset(const std::string& name, const std::string& data_dir, bool train);
+
+// The usual classifier pipeline for a dataset, in this order: (train and augment) random crop
+// with padding + horizontal flip (not for mnist: digits are not mirror-symmetric); resize to
+// `size`; normalize with info.mean/std; repeat a single channel to `channels`; (train) random
+// erasing with probability `erasing`. Sizes 0 mean the dataset's own.
+struct ImageTransformOptions {
+  bool train = true;
+  bool augment = true;
+  int64_t crop_padding = 4;
+  PadMode pad_mode = PadMode::constant;
+  int64_t size = 0;      // model input height = width
+  int64_t channels = 0;  // model input channels (1 -> 3 repeats the grey channel)
+  std::string resize_mode = "bilinear";
+  double erasing = 0.0;  // random erasing probability (timm's defaults otherwise)
+};
+TransformPtr image_transforms(const ImageDatasetInfo& info, const ImageTransformOptions& options);
 
 // "synthetic": images whose class is a fixed pattern of a few Gaussian blobs (one pattern per
 // class), drawn with a random shift of up to 2 pixels, random contrast and pixel noise. Learnable

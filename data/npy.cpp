@@ -119,6 +119,10 @@ Tensor read_npy(const std::string& path) {
   EMBER_CHECK(fortran.substr(0, 5) == "False",
               "read_npy: {}: Fortran-ordered arrays are not supported (save np.ascontiguousarray(arr) instead)", path);
   const Shape shape = parse_shape(header, path);
+  double elements = 1;
+  for (int64_t d : shape) elements *= static_cast<double>(d);
+  EMBER_CHECK(elements * static_cast<double>(itemsize(dtype)) < 1e18, "read_npy: {}: absurd shape {} in the header",
+              path, shape_str(shape));
   const int64_t expected = numel_of(shape) * static_cast<int64_t>(itemsize(dtype));
   const int64_t found = file_size - data_start;
   EMBER_CHECK(found == expected,

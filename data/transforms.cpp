@@ -325,6 +325,11 @@ class Lambda : public Transform {
   Lambda(std::string description, std::function<Tensor(const Tensor&, Generator&)> fn)
       : description_(std::move(description)), fn_(std::move(fn)) {}
   Tensor apply(const Tensor& x, Generator& gen) const override { return fn_(x, gen); }
+  // Any input the function accepts (no image-batch check).
+  Batch apply_batch(Batch batch, Generator& gen) const override {
+    batch.input = fn_(batch.input, gen);
+    return batch;
+  }
   std::string describe() const override { return description_; }
 
  private:

@@ -6,7 +6,8 @@
 // returns a new tensor; x is never written. Random transforms give each sample its own draws:
 // a call reserves B Philox blocks from `gen` (Note [Sample streams] in transforms.cpp), so the
 // result depends only on the generator's state, not on the thread that runs it, and the same
-// generator state reproduces the same batch.
+// generator state reproduces the same batch. Transforms hold no mutable state: one instance may run
+// in several loader workers at once.
 #pragma once
 #include <functional>
 #include <memory>
@@ -74,7 +75,7 @@ TransformPtr repeat_channels(int64_t channels = 3);
 // Applies the transforms in order (null entries are skipped).
 TransformPtr compose(std::vector<TransformPtr> transforms);
 
-// A user function as a transform (tests, quick experiments).
+// A user function as a transform (tests, quick experiments); the loader passes it any input.
 TransformPtr lambda_transform(std::string description, std::function<Tensor(const Tensor&, Generator&)> fn);
 
 }  // namespace ember::data

@@ -4,34 +4,34 @@
 
 #include <cmath>
 #include <limits>
-#include <mutex>
 
 #include "autograd/grad_mode.h"
 #include "engine/dispatch.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
+#include "optim/optimizer.h"
 
 namespace ember::optim {
 namespace {
 
-// Sum of |g|^p (or max |g| when p is infinite) over one contiguous gradient.
+// Sum of |g|^p (or max |g| when p is infinite) over one contiguous gradient, in a fixed order
+// (the same bits whatever the thread count).
 double grad_power_sum(const Tensor& grad, double p) {
   const bool inf = std::isinf(p);
   return dispatch_floating(grad.dtype(), "clip_grad_norm_", [&]<class T>() {
     const T* g = grad.data_ptr<T>();
-    double total = 0.0;
-    std::mutex merge;
-    parallel_for(grad.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
-      double part = 0.0;
-      for (int64_t i = begin; i < end; ++i) {
+    if (inf) {
+      double most = 0.0;
+      for (int64_t i = 0; i < grad.numel(); ++i) {
         const double a = std::fabs(static_cast<double>(g[i]));
-        if (inf) part = (a > part || std::isnan(a)) ? a : part;
-        else part += p == 2.0 ? a * a : p == 1.0 ? a : std::pow(a, p);
+        if (a > most || std::isnan(a)) most = a;
       }
-      std::lock_guard<std::mutex> lock(merge);
-      total = inf ? ((part > total || std::isnan(part)) ? part : total) : total + part;
-    });
-    return total;
+      return most;
+    }
+    return optim::chunked_sums<1>(grad.numel(), [=](int64_t i, std::array<double, 1>& sum) {
+      const double a = std::fabs(static_cast<double>(g[i]));
+      sum[0] += p == 2.0 ? a * a : p == 1.0 ? a : std::pow(a, p);
+    })[0];
   });
 }
 

@@ -11,7 +11,18 @@
 #include "engine/error.h"
 #include "engine/factories.h"
 #include "engine/shape.h"
+#include "optim/adabelief.h"
+#include "optim/adadelta.h"
+#include "optim/adagrad.h"
+#include "optim/adamax.h"
 #include "optim/adamw.h"
+#include "optim/adan.h"
+#include "optim/lamb.h"
+#include "optim/lars.h"
+#include "optim/lion.h"
+#include "optim/nadam.h"
+#include "optim/radam.h"
+#include "optim/rmsprop.h"
 #include "optim/sgd.h"
 
 namespace ember::optim {
@@ -72,6 +83,7 @@ Optimizer::Optimizer(std::string name, std::vector<ParamGroup> groups, std::map<
   EMBER_CHECK(total > 0, "{}: empty parameter list (no parameters in {} group(s)); pass the model's parameters",
               name_, groups_.size());
   state_.resize(total);
+  scalar_state_.resize(total);
   steps_.assign(total, 0);
 }
 
@@ -104,11 +116,15 @@ void Optimizer::check_option(const std::string& key, double lo, double hi, bool 
   }
 }
 
-Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Tensor& like) {
+Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill) {
   auto& slots = state_.at(param_index);
   auto it = slots.find(slot_name);
-  if (it == slots.end()) it = slots.emplace(slot_name, zeros(like.sizes(), TensorOptions(like.dtype()))).first;
+  if (it == slots.end()) it = slots.emplace(slot_name, full(like.sizes(), fill, TensorOptions(like.dtype()))).first;
   return it->second;
+}
+
+double& Optimizer::scalar_slot(size_t param_index, const std::string& slot_name, double init) {
+  return scalar_state_.at(param_index).emplace(slot_name, init).first->second;
 }
 
 bool Optimizer::has_slot(size_t param_index, const std::string& slot_name) const {
@@ -131,7 +147,7 @@ OptimizerState Optimizer::state_dict() const {
     for (const Tensor& param : group.params) shapes.push_back(param.sizes());
     groups.push_back({{"name", group.name}, {"options", group.options}, {"shapes", shapes}});
   }
-  out.scalars = {{"optimizer", name_}, {"param_groups", groups}, {"steps", steps_}};
+  out.scalars = {{"optimizer", name_}, {"param_groups", groups}, {"steps", steps_}, {"scalar_state", scalar_state_}};
   for (size_t i = 0; i < state_.size(); ++i) {
     for (const auto& [slot_name, tensor] : state_[i]) out.tensors.emplace(fmt::format("state.{}.{}", i, slot_name), tensor.clone());
   }
@@ -173,6 +189,12 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
   EMBER_CHECK(steps.size() == params.size(), "{}: the state has {} step count(s) for {} parameter(s)", op, steps.size(),
               params.size());
 
+  std::vector<std::map<std::string, double>> scalar_state(params.size());
+  if (s.contains("scalar_state")) {
+    scalar_state = s.at("scalar_state").get<std::vector<std::map<std::string, double>>>();
+    EMBER_CHECK(scalar_state.size() == params.size(), "{}: the state has scalar state for {} parameter(s), not {}", op,
+                scalar_state.size(), params.size());
+  }
   std::vector<std::map<std::string, Tensor>> slots(params.size());
   for (const auto& [key, tensor] : state.tensors) {
     // key: "state.<param index>.<slot>"
@@ -197,6 +219,7 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
     for (const auto& [key, value] : defaults_) groups_[g].options.emplace(key, value);
   }
   steps_ = steps;
+  scalar_state_ = std::move(scalar_state);
   state_ = std::move(slots);
 }
 
@@ -240,6 +263,17 @@ const std::map<std::string, Factory>& registry() {
       {"sgd", factory<SGD>()},
       {"adam", factory<Adam>()},
       {"adamw", factory<AdamW>()},
+      {"adamax", factory<Adamax>()},
+      {"nadam", factory<NAdam>()},
+      {"radam", factory<RAdam>()},
+      {"adagrad", factory<AdaGrad>()},
+      {"adadelta", factory<AdaDelta>()},
+      {"rmsprop", factory<RMSProp>()},
+      {"lion", factory<Lion>()},
+      {"lamb", factory<Lamb>()},
+      {"lars", factory<Lars>()},
+      {"adan", factory<Adan>()},
+      {"adabelief", factory<AdaBelief>()},
   };
   return table;
 }

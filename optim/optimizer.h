@@ -9,6 +9,8 @@
 // A group's own options win over the optimizer's defaults; keys no optimizer knows are an error.
 // "initial_lr" is allowed in every group: LR schedules keep each group's base lr there.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,7 +40,7 @@ struct ParamGroup {
 
 struct OptimizerState {
   TensorMap tensors;      // "state.<param index>.<slot>" -> tensor (copies, not the live slots)
-  nlohmann::json scalars; // {"optimizer", "param_groups": [{name, options, shapes}], "steps"}
+  nlohmann::json scalars; // {"optimizer", "param_groups": [{name, options, shapes}], "steps", "scalar_state"}
 };
 
 class Optimizer {
@@ -71,8 +73,12 @@ class Optimizer {
 
  protected:
   // Per-parameter slots ("momentum_buffer", "exp_avg", ...) keyed by (param index across groups).
-  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like);  // zeros on first use
+  // Filled with `fill` (zeros by default) on first use.
+  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0);
   bool has_slot(size_t param_index, const std::string& slot_name) const;
+  // Per-parameter scalars that are state, not options (NAdam's running μ product); `init` on first
+  // use. Saved in the state's JSON under "scalar_state".
+  double& scalar_slot(size_t param_index, const std::string& slot_name, double init);
 
   // A subclass's defaults with the caller's options applied; unknown keys are an error listing
   // the known ones. NaN in `defaults` marks a required option (SGD's lr).
@@ -98,6 +104,7 @@ class Optimizer {
 
   std::vector<std::map<std::string, Tensor>> state_;
   std::vector<int64_t> steps_;  // per-parameter step counts
+  std::vector<std::map<std::string, double>> scalar_state_;
   std::string name_;
   std::vector<ParamGroup> groups_;
   std::map<std::string, double> defaults_;
@@ -113,6 +120,27 @@ template <class Body> void elementwise(int64_t n, Body body) {
   parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) body(i);
   });
+}
+
+// K sums over [0, n) in double: body(i, sums) adds element i's terms into sums[0..K). Chunks of
+// kParallelGrain elements run in parallel and are added in chunk order, so the result does not
+// depend on the thread count (bit-exact resume). Used by the trust-ratio optimizers (LAMB, LARS)
+// and gradient clipping.
+template <size_t K, class Body> std::array<double, K> chunked_sums(int64_t n, Body body) {
+  const int64_t chunks = (n + kParallelGrain - 1) / kParallelGrain;
+  std::vector<std::array<double, K>> partial(static_cast<size_t>(chunks), std::array<double, K>{});
+  parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      std::array<double, K>& sums = partial[static_cast<size_t>(c)];
+      const int64_t stop = std::min(n, (c + 1) * kParallelGrain);
+      for (int64_t i = c * kParallelGrain; i < stop; ++i) body(i, sums);
+    }
+  });
+  std::array<double, K> total{};
+  for (const auto& sums : partial) {
+    for (size_t k = 0; k < K; ++k) total[k] += sums[k];
+  }
+  return total;
 }
 
 template <class F> void Optimizer::for_each_param(F&& fn) {

@@ -102,6 +102,52 @@ def optimizer_fixtures():
     ])
 
 
+def _nadam_paper_product(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, beta1, beta2, lr,
+                         weight_decay, momentum_decay, eps):
+    """torch 1.13's _single_tensor_nadam with the next-step product fixed as in torch >= 2.0 and the
+    paper: prod_{i<=t+1} mu_i = mu_product * mu_next (1.13 multiplies in mu once more)."""
+    for param, grad, exp_avg, exp_avg_sq, mu_product, step_t in zip(params, grads, exp_avgs, exp_avg_sqs,
+                                                                     mu_products, state_steps):
+        step_t += 1
+        step = step_t.item()
+        bias_correction2 = 1 - beta2 ** step
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        mu = beta1 * (1. - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1. - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product *= mu
+        mu_product_next = mu_product * mu_next
+        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+        param.addcdiv_(grad, denom, value=-lr * (1. - mu) / (1. - mu_product.item()))
+        param.addcdiv_(exp_avg, denom, value=-lr * mu_next / (1. - mu_product_next.item()))
+
+
+def adaptive_fixtures():
+    O = torch.optim
+    import sys
+    sys.modules["torch.optim.nadam"]._single_tensor_nadam = _nadam_paper_product
+    write("adaptive.json", [
+        case("adamax", "adamax", O.Adamax, {"lr": 0.05}),
+        case("adamax_wd_maximize", "adamax", O.Adamax, {"lr": 0.01, "beta1": 0.8, "beta2": 0.9, "weight_decay": 0.1,
+                                                        "maximize": 1}),
+        case("nadam", "nadam", O.NAdam, {"lr": 0.05}),
+        case("nadam_wd", "nadam", O.NAdam, {"lr": 0.05, "beta1": 0.8, "beta2": 0.95, "weight_decay": 0.1,
+                                            "momentum_decay": 0.01}),
+        case("radam", "radam", O.RAdam, {"lr": 0.05}),
+        case("radam_wd", "radam", O.RAdam, {"lr": 0.05, "beta1": 0.8, "beta2": 0.9, "weight_decay": 0.1}),
+        case("adagrad", "adagrad", O.Adagrad, {"lr": 0.1}),
+        case("adagrad_decay_init", "adagrad", O.Adagrad, {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1,
+                                                          "initial_accumulator_value": 0.5, "eps": 1e-6}),
+        case("adadelta", "adadelta", O.Adadelta, {"lr": 1.0}),
+        case("adadelta_wd", "adadelta", O.Adadelta, {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
+        case("rmsprop", "rmsprop", O.RMSprop, {"lr": 0.01}),
+        case("rmsprop_centered_momentum", "rmsprop", O.RMSprop, {"lr": 0.01, "alpha": 0.9, "momentum": 0.8,
+                                                                 "centered": 1, "weight_decay": 0.05}),
+    ])
+
+
 def schedule_lrs(make, base_lrs, steps):
     params = [torch.zeros(1, requires_grad=True) for _ in base_lrs]
     opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, base_lrs)], lr=base_lrs[0])
@@ -155,4 +201,5 @@ if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     torch.set_default_dtype(torch.float64)
     optimizer_fixtures()
+    adaptive_fixtures()
     schedule_fixtures()

@@ -35,7 +35,7 @@ std::vector<Family> families(double drop = 0.0) {
   std::vector<Family> list;
   list.push_back({"mlp", [=] { return make_mlp({.in_features = 48, .hidden = {32, 32}, .num_classes = kClasses,
                                                  .activation = "gelu", .dropout = drop}); },
-                  {8, 3, 4, 4}, 0.1});
+                  {8, 3, 4, 4}, 0.5});
   list.push_back({"resnet8", [=] {
                     ResNetConfig config = resnet_config("resnet8", kClasses, "cifar", 4);
                     config.in_channels = 1;
@@ -54,7 +54,7 @@ std::vector<Family> families(double drop = 0.0) {
                                      .dropout = drop};
                     return std::make_shared<VGG>(config);
                   },
-                  {8, 3, 8, 8}, 0.1});
+                  {8, 3, 8, 8}, 0.5});
   for (const char* pooling : {"cls", "mean"}) {
     list.push_back({std::string("vit_") + pooling, [=] {
                       ViTConfig config{.image_size = 8, .patch_size = 2, .num_classes = kClasses, .embed_dim = 16,
@@ -201,11 +201,13 @@ TEST_CASE("Init schemes follow the references", "[models][init]") {
     REQUIRE(values(state.at("blocks.0.attn.qkv.bias")) == std::vector<double>(192, 0.0));
   }
   SECTION("ConvNeXt: trunc_normal(.02) convs and Linear, layer scale 1e-6") {
-    ConvNeXt model(convnext_config("convnext_atto"));
+    ConvNeXt model(ConvNeXtConfig{.depths = {1, 1, 1, 1}, .dims = {8, 16, 32, 64}});
     const TensorMap state = model.state_dict();
-    REQUIRE(std_of(state.at("stages.3.0.pwconv1.weight")) == Approx(0.02).epsilon(0.05));
-    REQUIRE(std_of(state.at("downsample_layers.3.1.weight")) == Approx(0.02).epsilon(0.05));
-    REQUIRE(values(state.at("stages.3.0.gamma")) == std::vector<double>(320, 1e-6));
+    REQUIRE(std_of(state.at("stages.3.0.pwconv1.weight")) == Approx(0.02).epsilon(0.05));  // (256, 64)
+    REQUIRE(std_of(state.at("downsample_layers.3.1.weight")) == Approx(0.02).epsilon(0.05));  // (64, 32, 2, 2)
+    REQUIRE(std_of(state.at("head.weight")) == Approx(0.02).epsilon(0.05));  // (1000, 64)
+    REQUIRE(values(state.at("head.bias")) == std::vector<double>(1000, 0.0));
+    REQUIRE(all_close(state.at("stages.3.0.gamma"), std::vector<double>(64, 1e-6), 1e-6, 0.0));
   }
 }
 
@@ -258,7 +260,7 @@ TEST_CASE("Full-size ResNet-18 (CIFAR stem) forward and backward on a batch of 2
     REQUIRE(p.grad().defined());
     REQUIRE(p.grad().sizes() == p.sizes());
   }
-  const std::vector<double> g = values(model->state_dict().at("conv1.weight").grad());
+  const std::vector<double> g = values(model->named_parameters().front().second.grad());  // conv1.weight
   double norm = 0;
   for (double v : g) norm += v * v;
   REQUIRE(std::isfinite(norm));

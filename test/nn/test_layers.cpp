@@ -22,6 +22,28 @@ double max_abs(const Tensor& t) {
   return m;
 }
 
+bool names_match(const TensorMap& state, const std::vector<std::string>& names) {
+  std::vector<std::string> keys;
+  for (auto& [key, t] : state) keys.push_back(key);
+  return keys == names;
+}
+
+// LayerNorm2d against ConvNeXt's definition (permute, channels-last layer_norm, permute back):
+// output and the gradients of x, weight and bias for the incoming gradient `gout`.
+void ln_forward_backward_matches(nn::LayerNorm2d& ln, Tensor x, const Tensor& gout) {
+  Tensor y = ln(x);
+  y.backward(gout);
+  Tensor gx = x.grad(), gw = ln.weight.grad(), gb = ln.bias.grad();
+  x.zero_grad();
+  ln.zero_grad();
+  Tensor ref = layer_norm(x.permute({0, 2, 3, 1}), {ln.num_channels}, ln.weight, ln.bias, ln.eps).permute({0, 3, 1, 2});
+  ref.backward(gout);
+  REQUIRE(all_close(y, ref, 1e-4, 1e-5));
+  REQUIRE(all_close(gx, x.grad(), 1e-4, 1e-4));
+  REQUIRE(all_close(gw, ln.weight.grad(), 1e-4, 1e-3));
+  REQUIRE(all_close(gb, ln.bias.grad(), 1e-4, 1e-3));
+}
+
 }  // namespace
 
 TEST_CASE("Linear: values, default init range, bias=false, bad input", "[nn][layers]") {
@@ -201,4 +223,121 @@ TEST_CASE("float64 gradcheck through Linear-GELU-Linear and Conv-BatchNorm-ReLU-
   TensorList cin{rand64({2, 2, 4, 4}, 12)};
   cin.insert(cin.end(), cparams.begin(), cparams.end());
   REQUIRE(gradcheck([&](const TensorList&) { return TensorList{(*cnn)(cin[0])}; }, cin));
+}
+
+TEST_CASE("LayerNorm, LayerNorm2d (channels-first), GroupNorm, RMSNorm", "[nn][layers]") {
+  manual_seed(4);
+  Tensor x = wave({2, 5, 6}, 0.3) * 2.0 + 0.5;
+
+  nn::LayerNorm ln({6});
+  ln.to(DType::f64);
+  {
+    NoGradGuard no_grad;
+    ln.weight.detach().copy_(wave({6}, 1.0));
+    ln.bias.detach().copy_(wave({6}, 2.0));
+  }
+  // Naive: (x - mean) / sqrt(biased var + eps) * w + b over the last dim.
+  Tensor mu = mean(x, {-1}, true), var_b = var(x, {-1}, 0.0, true);
+  Tensor expected = (x - mu) / sqrt(var_b + 1e-5) * ln.weight + ln.bias;
+  REQUIRE(all_close(ln(x), expected, 1e-10, 1e-12));
+  REQUIRE_THROWS_OP(ln(zeros({2, 5})), "LayerNorm: expected input (*, 6)");
+  nn::LayerNorm plain({5, 6}, 1e-5, false);
+  REQUIRE(plain.state_dict().empty());
+  REQUIRE(plain(x).sizes() == Shape{2, 5, 6});
+
+  // LayerNorm2d equals a channels-last LayerNorm on the permuted input (ConvNeXt's definition).
+  nn::LayerNorm2d ln2d(5);
+  ln2d.to(DType::f64);
+  {
+    NoGradGuard no_grad;
+    ln2d.weight.detach().copy_(wave({5}, 0.4));
+    ln2d.bias.detach().copy_(wave({5}, 0.9));
+  }
+  Tensor img = wave({2, 5, 3, 4}, 0.1) * 3.0;
+  Tensor ref = layer_norm(img.permute({0, 2, 3, 1}), {5}, ln2d.weight, ln2d.bias, 1e-6).permute({0, 3, 1, 2});
+  REQUIRE(all_close(ln2d(img), ref, 1e-10, 1e-12));
+  REQUIRE(names_match(ln2d.state_dict(), {"bias", "weight"}));
+  REQUIRE_THROWS_OP(ln2d(zeros({2, 4, 3, 3}, DType::f64)), "LayerNorm2d: expected input (N, 5, H, W)");
+  TensorList inputs{rand64({2, 5, 2, 3}, 31), ln2d.weight, ln2d.bias};
+  REQUIRE(gradcheck([&](const TensorList& in) { return TensorList{ln2d(in[0])}; }, inputs));
+  REQUIRE(gradgradcheck([&](const TensorList& in) { return TensorList{ln2d(in[0])}; }, inputs));
+
+  // The fused kernel on more pixels than one tile (300 > 256), f32, against permute + layer_norm:
+  // forward and all three gradients, with a non-contiguous input.
+  nn::LayerNorm2d big(7);
+  {
+    NoGradGuard no_grad;
+    big.weight.detach().copy_(wave({7}, 0.4, DType::f32));
+    big.bias.detach().copy_(wave({7}, 0.9, DType::f32));
+  }
+  Tensor xb = (wave({2, 7, 20, 15}, 0.0, DType::f32) * 2.0).transpose(2, 3).detach().requires_grad_(true);
+  Tensor gout = wave({2, 7, 15, 20}, 1.3, DType::f32);
+  ln_forward_backward_matches(big, xb, gout);
+
+  nn::GroupNorm gn(2, 6);
+  Tensor g_in = wave({3, 6, 4}, 0.2, DType::f32);
+  REQUIRE(all_close(gn(g_in), group_norm(g_in, 2, gn.weight, gn.bias)));
+  REQUIRE_THROWS_OP(nn::GroupNorm(4, 6), "divisible by num_groups");
+  REQUIRE_THROWS_OP(gn(zeros({3, 4, 4})), "GroupNorm: expected input (N, 6, *)");
+
+  nn::RMSNorm rms({6});
+  rms.to(DType::f64);
+  Tensor rms_ref = x / sqrt(mean(x * x, {-1}, true) + 1e-6);
+  REQUIRE(all_close(rms(x), rms_ref, 1e-10, 1e-12));
+  REQUIRE_THROWS_OP(rms(zeros({2, 3}, DType::f64)), "RMSNorm");
+}
+
+TEST_CASE("Embedding: N(0,1) rows, padding row zero without gradient", "[nn][layers]") {
+  manual_seed(5);
+  nn::Embedding emb(10, 4, 2);
+  REQUIRE(values(emb.weight.select(0, 2)) == std::vector<double>(4, 0.0));
+  Tensor idx = from_vector<int64_t>({1, 2, 9, 1, 0, 2}, {2, 3});
+  Tensor y = emb(idx);
+  REQUIRE(y.sizes() == Shape{2, 3, 4});
+  REQUIRE(all_close(y.select(0, 0).select(0, 0), emb.weight.select(0, 1)));
+  REQUIRE(all_close(y.select(0, 1).select(0, 2), std::vector<double>(4, 0.0)));
+  sum(y).backward();
+  REQUIRE(values(emb.weight.grad().select(0, 1)) == std::vector<double>(4, 2.0));  // used twice
+  REQUIRE(values(emb.weight.grad().select(0, 2)) == std::vector<double>(4, 0.0));  // padding
+  REQUIRE(emb.extra_repr() == "10, 4, padding_idx=2");
+  REQUIRE_THROWS_OP(emb(zeros({3})), "Embedding: expected integer indices, got float32[3]");
+  REQUIRE_THROWS_OP(nn::Embedding(10, 4, 10), "padding_idx");
+}
+
+TEST_CASE("Dropout, DropPath, LayerScale", "[nn][layers]") {
+  manual_seed(6);
+  Tensor x = ones({100, 50});
+  nn::Dropout drop(0.3);
+  Tensor y = drop(x);
+  auto v = values(y);
+  int64_t zeros_seen = 0;
+  for (double e : v) {
+    if (e == 0.0) ++zeros_seen;
+    else REQUIRE(e == Approx(1.0 / 0.7));
+  }
+  REQUIRE(static_cast<double>(zeros_seen) / 5000.0 == Approx(0.3).margin(0.03));
+  drop.eval();
+  REQUIRE(drop(x).is_same(x));
+  REQUIRE_THROWS_OP(nn::Dropout(1.5), "Dropout: probability must be in [0, 1]");
+
+  nn::DropPath path(0.25);
+  Tensor p = path(x);
+  // Whole samples: every row is all zeros or all 1/(1 - p).
+  for (int64_t r = 0; r < 100; ++r) {
+    auto row = values(p.select(0, r));
+    REQUIRE((all_close(row, std::vector<double>(50, 0.0)) || all_close(row, std::vector<double>(50, 1.0 / 0.75))));
+  }
+  path.eval();
+  REQUIRE(all_close(path(x), x, 0, 0));
+
+  nn::LayerScale ls(4, 0.1);
+  REQUIRE(values(ls.gamma) == std::vector<double>(4, 0.1f));
+  REQUIRE(ls.state_dict().count("gamma") == 1);
+  Tensor t = wave({2, 3, 4}, 0.0, DType::f32);
+  REQUIRE(all_close(ls(t), t * 0.1f));
+  nn::LayerScale ls_cf(3, 0.5, true);
+  Tensor img = wave({2, 3, 2, 2}, 0.0, DType::f32);
+  REQUIRE(all_close(ls_cf(img), img * 0.5));
+  REQUIRE_THROWS_OP(ls(zeros({2, 5})), "LayerScale: expected input (*, 4)");
+  REQUIRE_THROWS_OP(ls_cf(zeros({2, 4, 2, 2})), "LayerScale: expected input (N, 3, H, W)");
 }

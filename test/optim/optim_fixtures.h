@@ -1,7 +1,7 @@
 // Shared by the optimizer tests (test/optim/test_*.cpp): the PyTorch fixtures written by
 // scripts/make_optim_fixtures.py (test/optim/fixtures/*.json; EMBER_SOURCE_DIR comes from
 // test/meson.build), the fixtures' tiny problem, and the 20-step trajectory + state-dict round trip
-// check every optimizer with a PyTorch twin runs.
+// check every optimizer with a PyTorch twin runs; the scalar helpers of the hand-worked cases.
 #pragma once
 #include <fstream>
 #include <string>
@@ -13,6 +13,23 @@
 #include "optim/optimizer.h"
 
 namespace ember::test {
+
+// A float leaf of shape (1) for the hand-worked cases, and a single group holding it.
+inline Tensor scalar_param(double value, DType dtype = DType::f64) {
+  return from_vector(std::vector<double>{value}, {1}, TensorOptions(dtype).requires_grad(true));
+}
+inline std::vector<optim::ParamGroup> one_group(const Tensor& w) { return {optim::ParamGroup{{w}, {}, ""}}; }
+
+// Steps with the given gradients (not depending on w); returns w after each step.
+inline std::vector<double> steps_with_grads(optim::Optimizer& opt, Tensor& w, const std::vector<double>& grads) {
+  std::vector<double> out;
+  for (double g : grads) {
+    w.set_grad(from_vector(std::vector<double>{g}, {1}, TensorOptions(w.dtype())));
+    opt.step();
+    out.push_back(w.item<double>());
+  }
+  return out;
+}
 
 inline nlohmann::json load_optim_fixture(const std::string& file) {
   const std::string path = std::string(EMBER_SOURCE_DIR) + "/test/optim/fixtures/" + file;

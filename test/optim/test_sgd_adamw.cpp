@@ -11,12 +11,11 @@
 
 using namespace ember;
 using ember::test::all_close;
+using ember::test::one_group;
+using ember::test::scalar_param;
+using ember::test::steps_with_grads;
 
 namespace {
-
-Tensor scalar_param(double value, DType dtype = DType::f64) {
-  return from_vector(std::vector<double>{value}, {1}, TensorOptions(dtype).requires_grad(true));
-}
 
 // Three steps on L = w² (g = 2w) from w = 1; returns w after each step.
 std::vector<double> three_steps_on_square(optim::Optimizer& opt, Tensor& w) {
@@ -29,18 +28,6 @@ std::vector<double> three_steps_on_square(optim::Optimizer& opt, Tensor& w) {
   return out;
 }
 
-// Three steps with the given gradients (not depending on w) from w = 1.
-std::vector<double> three_steps_with_grads(optim::Optimizer& opt, Tensor& w, const std::vector<double>& grads) {
-  std::vector<double> out;
-  for (double g : grads) {
-    w.set_grad(from_vector(std::vector<double>{g}, {1}, TensorOptions(w.dtype())));
-    opt.step();
-    out.push_back(w.item<double>());
-  }
-  return out;
-}
-
-std::vector<optim::ParamGroup> one_group(const Tensor& w) { return {optim::ParamGroup{{w}, {}, ""}}; }
 
 }  // namespace
 
@@ -99,7 +86,7 @@ TEST_CASE("adam/adamw: three steps worked by hand", "[optim][adam]") {
       //     v̂ = 3.25/0.578125 = 5.6216216, update 0.1·0.5714286/2.3709960 = 0.0241007826,   w = 0.7877075070
       Tensor w = scalar_param(1.0, dtype);
       optim::Adam opt(one_group(w), base);
-      CHECK(all_close(three_steps_with_grads(opt, w, grads), {0.9, 0.8118082896, 0.7877075070}, tol, tol));
+      CHECK(all_close(steps_with_grads(opt, w, grads), {0.9, 0.8118082896, 0.7877075070}, tol, tol));
     }
     SECTION("adam, coupled weight decay 0.5 (g += 0.5·w)") {
       // t1: g = 4.5, m = 2.25, v = 5.0625; m̂ = 4.5, v̂ = 20.25, update 0.1,               w = 0.9
@@ -110,7 +97,7 @@ TEST_CASE("adam/adamw: three steps worked by hand", "[optim][adam]") {
       //     update 0.1·1.0028443/2.6505727 = 0.0378350020,                                 w = 0.7721198856
       Tensor w = scalar_param(1.0, dtype);
       optim::Adam opt(one_group(w), with({{"weight_decay", 0.5}}));
-      CHECK(all_close(three_steps_with_grads(opt, w, grads), {0.9, 0.8099548875, 0.7721198856}, tol, tol));
+      CHECK(all_close(steps_with_grads(opt, w, grads), {0.9, 0.8099548875, 0.7721198856}, tol, tol));
     }
     SECTION("adamw, decoupled weight decay 0.5 (w *= 1 − 0.1·0.5 before the Adam update)") {
       // The moments are those of plain Adam (updates 0.1, 0.0881917104, 0.0241007826):
@@ -118,14 +105,14 @@ TEST_CASE("adam/adamw: three steps worked by hand", "[optim][adam]") {
       // t3: w = 0.6833428751 − 0.0241007826 = 0.6592420925
       Tensor w = scalar_param(1.0, dtype);
       optim::AdamW opt(one_group(w), with({{"weight_decay", 0.5}}));
-      CHECK(all_close(three_steps_with_grads(opt, w, grads), {0.85, 0.7193082896, 0.6592420925}, tol, tol));
+      CHECK(all_close(steps_with_grads(opt, w, grads), {0.85, 0.7193082896, 0.6592420925}, tol, tol));
     }
     SECTION("adam, amsgrad (v drops from 4 to 3.25 at t3; the denominator keeps vmax = 4)") {
       // t1, t2 as plain Adam (vmax = v = 4). t3: v̂ = 4/0.578125 = 6.9189189,
       //     update 0.1·0.5714286/2.6303838 = 0.0217241519,                                  w = 0.7900841377
       Tensor w = scalar_param(1.0, dtype);
       optim::Adam opt(one_group(w), with({{"amsgrad", 1}}));
-      CHECK(all_close(three_steps_with_grads(opt, w, grads), {0.9, 0.8118082896, 0.7900841377}, tol, tol));
+      CHECK(all_close(steps_with_grads(opt, w, grads), {0.9, 0.8118082896, 0.7900841377}, tol, tol));
     }
   }
 }
@@ -212,7 +199,8 @@ TEST_CASE("optimizer: bad construction gives clear errors", "[optim][errors]") {
   REQUIRE_THROWS_OP(optim::SGD(one_group(w), {{"lr", 0.1}, {"nesterov", 1}}), "nesterov momentum requires");
   REQUIRE_THROWS_OP(optim::AdamW(one_group(w), {{"beta1", 1.0}}), "adamw: invalid beta1 = 1");
   REQUIRE_THROWS_OP(optim::Adam(one_group(w), {{"eps", -1.0}}), "adam: invalid eps");
-  REQUIRE_THROWS_OP(optim::make_optimizer("adamx", one_group(w)), "unknown optimizer 'adamx' (known: adam, adamw");
+  REQUIRE_THROWS_OP(optim::make_optimizer("adamx", one_group(w)), "unknown optimizer 'adamx' (known: ");
+  REQUIRE_THROWS_OP(optim::make_optimizer("adamx", one_group(w)), " adamw, ");
   CHECK(optim::make_optimizer("AdamW", one_group(w))->name() == "adamw");
 }
 
