@@ -316,7 +316,7 @@ int run(int argc, char** argv) {
                          {"classes", info.num_classes}, {"mean", info.mean}, {"std", info.std},
                          {"train_transform", train_transform->describe()}, {"test_transform", test_transform->describe()}};
     config["optimizer"] = {{"name", optimizer->name()}, {"groups", optimizer->state_dict().scalars}};
-    config["schedule"] = {{"description", scheduler.schedule().describe()}, {"steps_per_epoch", steps_per_epoch}};
+    config["schedule"] = {{"options", nlohmann::json(schedule)}, {"steps_per_epoch", steps_per_epoch}, {"unit", "iteration"}};
     config["threads"] = num_threads();
     run_dir.write_config(config);
   }
@@ -348,7 +348,9 @@ int run(int argc, char** argv) {
   // ---- report ----
   std::vector<std::pair<std::string, std::string>> rows = {
       {"model", model_description}, {"dataset", fmt::format("{} ({} train / {} test)", info.name, train_set->size(), test_set->size())},
-      {"optimizer", fmt::format("{} lr {:g}, {}", optimizer->name(), o.lr, scheduler.schedule().describe())},
+      {"optimizer", fmt::format("{} lr {:g}, weight decay {:g}", optimizer->name(), o.lr, o.weight_decay)},
+      {"schedule", fmt::format("{} over {} steps after {} warm-up steps ({} steps per epoch)", schedule.kind,
+                               schedule.total_steps, schedule.warmup_steps, steps_per_epoch)},
       {"epochs completed", std::to_string(result.epochs_completed)}, {"steps", std::to_string(result.steps)}};
   if (result.last_eval) {
     rows.push_back({"test top-1", fmt::format("{:.2f}%", 100.0 * result.last_eval->top1)});
