@@ -10,7 +10,7 @@
 //                                 .warmup_iters = 2500}, {.interval = 1});
 //   for epoch: sema.before_train_epoch(model, epoch);          // the switch (epoch mode)
 //     for batch: loss.backward(); opt.step(); sema.after_train_iter(model, ++iteration);
-//     { optim::AveragedWeightsScope use_ema(sema.ema().weights(), model); evaluate(model); }
+//     { auto use_ema = sema.ema().swapped_into(model); evaluate(model); }  // restored on exit
 //   checkpoint: sema.state_dict() (a TensorMap: safetensors-ready); resume: load_state_dict.
 #pragma once
 #include <cstdint>
@@ -30,6 +30,11 @@ class AveragedWeights {
  public:
   // `owner` names the caller in errors ("ema", "swa").
   AveragedWeights(std::string owner, const nn::Module& model, bool full_state);
+  // Not copyable: a copy would share the shadow tensors.
+  AveragedWeights(const AveragedWeights&) = delete;
+  AveragedWeights& operator=(const AveragedWeights&) = delete;
+  AveragedWeights(AveragedWeights&&) = default;
+  AveragedWeights& operator=(AveragedWeights&&) = default;
 
   bool full_state() const { return full_state_; }
   const std::vector<std::string>& names() const { return names_; }
@@ -106,6 +111,8 @@ class ModelEMA {
   // ema = m_t·ema + (1 − m_t)·θ after each optimizer step; then t += 1.
   void update(const nn::Module& model);
   void copy_to(nn::Module& model) const { weights_.copy_to(model); }
+  // Evaluation with the EMA weights: `{ auto scope = ema.swapped_into(model); evaluate(model); }`.
+  [[nodiscard]] AveragedWeightsScope swapped_into(nn::Module& model) { return {weights_, model}; }
   AveragedWeights& weights() { return weights_; }
   const AveragedWeights& weights() const { return weights_; }
 

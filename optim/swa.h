@@ -33,6 +33,7 @@ class SWA {
   // the mean of the n weight snapshots (torch's avg + (θ − avg)/(n_averaged + 1)).
   void update(const nn::Module& model);
   void copy_to(nn::Module& model) const;  // errors before the first update (no average yet)
+  [[nodiscard]] AveragedWeightsScope swapped_into(nn::Module& model) { return {weights_, model}; }  // as ModelEMA's
   AveragedWeights& weights() { return weights_; }
   const AveragedWeights& weights() const { return weights_; }
 

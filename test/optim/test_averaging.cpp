@@ -123,6 +123,36 @@ TEST_CASE("ema: the f32 parameter follows the same rule", "[optim][ema]") {
   CHECK(ema.num_updates() == 3);
 }
 
+TEST_CASE("ema: a tensor split over threads follows the formula element by element", "[optim][ema]") {
+  // 100000 elements (several parallel chunks); e ← 0.75·e + 0.25·θ checked against a plain loop.
+  struct Big : nn::Module {
+    Tensor w;
+    Big() : Module("Big") { w = register_parameter("w", zeros({100000}, DType::f32)); }
+  } big;
+  Generator gen(3);
+  set_values(big.w, values(uniform(-1.0, 1.0, {100000}, gen, DType::f64)));
+  std::vector<double> expected = values(big.w);
+  optim::ModelEMA ema(big, {.momentum = 0.75});
+  for (int t = 0; t < 2; ++t) {
+    const std::vector<double> theta = values(uniform(-1.0, 1.0, {100000}, gen, DType::f32));
+    set_values(big.w, theta);
+    ema.update(big);
+    for (size_t i = 0; i < expected.size(); ++i) expected[i] = 0.75 * expected[i] + 0.25 * theta[i];
+  }
+  CHECK(all_close(ema.state_dict().at("ema.w"), expected, 1e-6, 1e-6));
+}
+
+TEST_CASE("ema: momentum 1 keeps the first weights, momentum 0 follows the model", "[optim][ema]") {
+  Net net;
+  optim::ModelEMA frozen(net, {.momentum = 1.0});
+  optim::ModelEMA follow(net, {.momentum = 0.0});
+  set_values(net.w, {5.0, 7.0});
+  frozen.update(net);
+  follow.update(net);
+  CHECK(values(frozen.state_dict().at("ema.w")) == std::vector<double>{1.0, -2.0});
+  CHECK(values(follow.state_dict().at("ema.w")) == std::vector<double>{5.0, 7.0});
+}
+
 TEST_CASE("ema: evaluating with the EMA weights restores the training weights exactly", "[optim][ema]") {
   Net net(true);
   Generator gen(7);
@@ -137,7 +167,7 @@ TEST_CASE("ema: evaluating with the EMA weights restores the training weights ex
   for (const auto& [name, t] : before) before_values[name] = values(t.clone());
   const TensorMap averaged = ema.state_dict();
   {
-    optim::AveragedWeightsScope use_ema(ema.weights(), net);
+    auto use_ema = ema.swapped_into(net);
     CHECK(values(net.w) == values(averaged.at("ema.w")));
     CHECK(values(net.bn->running_mean) == values(averaged.at("ema.bn.running_mean")));
   }
@@ -233,6 +263,11 @@ TEST_CASE("swa: the running mean of the snapshots", "[optim][swa]") {
   }
   check_three(means, {{2.0, 0.0}, {3.0, 1.0}, {2.0, 2.0}});
   CHECK(swa.n_averaged() == 3);
+  {
+    auto use_swa = swa.swapped_into(net);
+    CHECK(values(net.w) == std::vector<double>{2.0, 2.0});
+  }
+  CHECK(values(net.w) == std::vector<double>{0.0, 4.0});  // the last snapshot is back
   swa.copy_to(net);
   CHECK(values(net.w) == std::vector<double>{2.0, 2.0});
 }
@@ -275,6 +310,24 @@ TEST_CASE("swa: update_bn recomputes the BN statistics as the mean of per-batch 
   CHECK(bn->num_batches_tracked.item<int64_t>() == 3);
   CHECK(bn->momentum == std::optional<double>(0.1));  // restored
   CHECK_FALSE(model.is_training());                     // restored
+}
+
+TEST_CASE("swa: update_bn equals torch.optim.swa_utils.update_bn with a short last batch", "[optim][swa]") {
+  // Batches of 4, 4, 4 and 2 rows: each batch counts once (not by its size). Reference printed by
+  // Debian's PyTorch 1.13: update_bn(DataLoader(x, batch_size=4), Sequential(BatchNorm1d(2).double()))
+  // with x the 14 × 2 float64 tensor below, then bn.running_mean / running_var / num_batches_tracked.
+  const Tensor x = from_vector(std::vector<double>{0.5, -1.0, 1.5, 2.0, -0.25, 0.75, 2.0, -2.5, 3.0, 1.0, -1.0, 0.5,
+                                                   0.0, 0.25, 1.25, -0.5, 2.5, 3.5, -2.0, 1.5, 0.75, -1.25, 1.0, 0.0,
+                                                   4.0, -3.0, -0.5, 2.25},
+                               {14, 2});
+  auto bn = std::make_shared<nn::BatchNorm1d>(2);
+  nn::Sequential model({bn});
+  model.to(DType::f64);
+  data::DataLoader loader(std::make_shared<data::TensorDataset>(x, zeros({14}, DType::i64)), {.batch_size = 4});
+  optim::update_bn(model, loader);
+  CHECK(all_close(bn->running_mean, {1.01562500000000000, 0.17187500000000000}, 1e-12, 1e-12));
+  CHECK(all_close(bn->running_var, {4.40755208333333393, 5.56119791666666696}, 1e-12, 1e-12));
+  CHECK(bn->num_batches_tracked.item<int64_t>() == 4);
 }
 
 TEST_CASE("averaging: state_dict round trip mid-run gives the identical trajectory", "[optim][ema][swa][sema]") {
