@@ -12,6 +12,7 @@
 
 #include "helpers.h"
 #include "models/convnext.h"
+#include "models/nn/summary.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
 #include "models/vit.h"
@@ -71,8 +72,10 @@ void fill_deterministic(nn::Module& model) {
     for (int64_t start = 0; start < n; start += chunk) {
       const int64_t len = std::min(chunk, n - start);
       std::vector<double> v(static_cast<size_t>(len));
-      for (int64_t j = 0; j < len; ++j)
-        v[static_cast<size_t>(j)] = shift + scale * std::sin(0.7 * static_cast<double>(start + j) + 1.3 * static_cast<double>(k));
+      for (int64_t j = 0; j < len; ++j) {
+        const double angle = 0.7 * static_cast<double>(start + j) + 1.3 * static_cast<double>(k);
+        v[static_cast<size_t>(j)] = shift + scale * std::sin(angle);
+      }
       flat.narrow(0, start, len).copy_(from_vector(v, {len}));
     }
   }
@@ -114,7 +117,9 @@ TEST_CASE("ResNets match torchvision's parameter counts and state_dict keys", "[
   // torchvision: parameters, len(state_dict), elements in state_dict (incl. BN buffers), some shapes.
   const std::vector<Expected> expected = {
       {"resnet18", 11689512, 122, 11699132,
-       {{"layer2.0.downsample.0.weight", {128, 64, 1, 1}}, {"layer4.1.bn2.running_var", {512}}, {"fc.weight", {1000, 512}}}},
+       {{"layer2.0.downsample.0.weight", {128, 64, 1, 1}},
+        {"layer4.1.bn2.running_var", {512}},
+        {"fc.weight", {1000, 512}}}},
       {"resnet34", 21797672, 218, 21814732, {{"layer3.5.conv2.weight", {256, 256, 3, 3}}}},
       {"resnet50", 25557032, 320, 25610205,
        {{"layer4.2.conv3.weight", {2048, 512, 1, 1}},
@@ -171,6 +176,7 @@ TEST_CASE("ResNet small variants: widths follow config.width, outputs on 28x28 s
   require_shape(state, "fc.weight", {10, 64});
   REQUIRE(state.count("layer5.0.conv1.weight") == 0);
   REQUIRE(output_shape(*small, {3, 1, 28, 28}) == Shape{3, 10});
+  REQUIRE_THAT(nn::summary(*small, {1, 1, 28, 28}), Catch::Matchers::Contains("BasicBlock"));
 
   config.width = -1;  // resnet20: three stages 16/32/64 of three blocks (He et al.'s CIFAR ResNet)
   auto resnet20 = create_model("resnet20", config);
@@ -230,7 +236,8 @@ std::set<std::string> timm_vit_keys(int depth) {
 }  // namespace
 
 TEST_CASE("ViT / DeiT tiny and small match timm's counts and keys", "[models][vit]") {
-  for (const auto& [name, params, dim] : {std::tuple{"deit_tiny", 5717416, 192}, std::tuple{"vit_small", 22050664, 384}}) {
+  for (const auto& [name, params, dim] :
+       {std::tuple{"deit_tiny", 5717416, 192}, std::tuple{"vit_small", 22050664, 384}}) {
     INFO(name);
     auto model = create_model(name, imagenet());
     REQUIRE(model->num_parameters() == params);
@@ -350,8 +357,9 @@ TEST_CASE("create_model: every listed name builds; unknown names and bad configs
   tiny.depth = 1;
   for (const std::string& name : model_names()) {
     INFO(name);
-    if (name == "vgg13_bn" || name.starts_with("convnext") || name == "resnet50" || name.find("base") != std::string::npos)
-      continue;  // built above or too big to build for nothing
+    const bool big = name == "vgg13_bn" || name == "resnet50" || name.starts_with("convnext") ||
+                     name.find("base") != std::string::npos;
+    if (big) continue;  // built above, or too big to build for nothing
     auto model = create_model(name, tiny);
     REQUIRE(model->num_parameters() > 0);
   }
