@@ -133,6 +133,8 @@ inline OpCost matmul(const Tensor& a, const Tensor& b) {
   const double k = static_cast<double>(a.size(-1));
   const double m = a.dim() >= 2 ? static_cast<double>(a.size(-2)) : 1;
   const double n = b.dim() >= 2 ? static_cast<double>(b.size(-1)) : 1;
+  // Empty operands do no work (and must not divide by zero).
+  if (m * k == 0 || k * n == 0) return {};
   const double batch_a = a.dim() > 2 ? static_cast<double>(a.numel()) / (m * k) : 1;
   const double batch_b = b.dim() > 2 ? static_cast<double>(b.numel()) / (k * n) : 1;
   return matmul(std::max(batch_a, batch_b), m, n, k, a.element_size());

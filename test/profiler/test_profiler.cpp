@@ -155,6 +155,16 @@ TEST_CASE("profiler: a stopped or absent profiler records nothing", "[profiler]"
   CHECK(later.events()[0].input_description() == "[4, 5] float32");
 }
 
+TEST_CASE("profiler: empty operands declare zero work, never NaN", "[profiler]") {
+  Profiler prof(test_options());
+  mm(empty({0, 3}), empty({3, 2}));
+  bmm(empty({2, 0, 3}), empty({2, 3, 4}));
+  matmul(empty({2, 3, 0}), empty({0, 4}));
+  prof.stop();
+  CHECK(prof.totals().op_calls >= 3);
+  CHECK(prof.totals().flops == 0);
+}
+
 TEST_CASE("profiler: sessions nest and each sees its own span", "[profiler]") {
   Profiler outer(test_options());
   relu(ones({3}));
