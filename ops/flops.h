@@ -14,8 +14,9 @@
 //   losses: cross_entropy 6 per logit (log_softmax 5 + pick 1), others 3 per element
 //   attention: 2·L·S·E (Q·Kᵀ) + 5·L·S (softmax) + 2·L·S·Ev (P·V) per batch·head; its fused
 //     backward 2.5x that (recomputed scores and four products, as FlashAttention counts it)
-//   fused backward kernels: norms 10 per element, softmax 4, activations 2
-//   pooling: kh·kw per output element (adaptive: one per input element)
+//   fused backward kernels: norms 10 per element, softmax 4, activations 2, cross_entropy 4
+//   sort/topk: 0 (comparisons are not FLOPs); cumsum/cumprod: 1 per element
+//   pooling: one per input element read (kh·kw per output when windows tile the input)
 //   shape, index, embedding, copy ops: 0 FLOPs, bytes only
 // Tests: test/profiler/test_profiler.cpp checks the totals of a small network against hand counts.
 #pragma once

@@ -101,7 +101,7 @@ TEST_CASE("profiler: op counts and FLOPs of linear-relu-linear-cross_entropy mat
     if (named_backward) CHECK(e.backward);
     if (e.backward) {
       INFO(e.name);
-      CHECK(!e.node.empty());  // every backward op ran inside a node (or the accumulation, tagged too)
+      CHECK(!e.node.empty());  // no two gradients meet here, so every backward op ran inside a node
     }
   }
   const ProfileTotals totals = prof.totals();
