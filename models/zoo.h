@@ -17,9 +17,11 @@ struct ModelConfig {
   std::string stem = "cifar";
   double drop_rate = 0.0;       // dropout before the head
   double drop_path_rate = 0.0;  // stochastic depth (ViT / ConvNeXt)
-  int64_t patch_size = -1;      // ViT; -1 = the family default (16 imagenet, 4 cifar)
+  // ViT patch / ConvNeXt stem patch; -1 = the family default (ViT 16 imagenet, 4 cifar; ConvNeXt 4, 2)
+  int64_t patch_size = -1;
   std::string pooling = "";     // ViT: "cls" or "mean"; "" = the variant's default
-  int64_t width = -1;           // resnet_small / mlp: base width; -1 = default
+  int64_t width = -1;           // resnets: first-stage width; mlp: hidden width; -1 = default
+  int64_t depth = -1;           // ViT: number of blocks; mlp: number of hidden layers; -1 = default
 };
 
 // Names: mlp, resnet18, resnet34, resnet50, vgg13_bn, vit_tiny, vit_small, deit_tiny, deit_small,
@@ -27,5 +29,13 @@ struct ModelConfig {
 // ember::Error listing the known ones.
 nn::ModulePtr create_model(const std::string& name, const ModelConfig& config = {});
 std::vector<std::string> model_names();
+
+// ---- init schemes the reference implementations share (applied by the family constructors) ----
+// torchvision's conv nets: conv weights kaiming_normal(fan_out, relu) and zero biases, BatchNorm
+// weight 1 / bias 0. linear_std > 0 also sets Linear weights to N(0, linear_std) with zero bias
+// (VGG's 0.01); otherwise Linear layers keep PyTorch's default (ResNet's fc).
+void init_torchvision_convnet(nn::Module& model, double linear_std = 0.0);
+// timm / ConvNeXt: Linear (and, with convs, Conv2d) weights trunc_normal(0, std, [-2, 2]), zero biases.
+void init_trunc_normal(nn::Module& model, double std = 0.02, bool convs = false);
 
 }  // namespace ember::models

@@ -33,4 +33,8 @@ void kaiming_normal_(const Tensor& t, double a = 0.0, const std::string& mode = 
 void xavier_uniform_(const Tensor& t, double gain = 1.0, Generator& gen = default_generator());
 void xavier_normal_(const Tensor& t, double gain = 1.0, Generator& gen = default_generator());
 
+// PyTorch's reset_parameters() for Linear and Conv*: weight kaiming_uniform(a=sqrt(5)) (that is,
+// U(±1/sqrt(fan_in))) and bias (when defined) U(±1/sqrt(fan_in)), fan_in taken from the weight.
+void linear_default_(const Tensor& weight, const Tensor& bias, Generator& gen = default_generator());
+
 }  // namespace ember::nn::init

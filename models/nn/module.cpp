@@ -40,7 +40,9 @@ Tensor Module::operator()(const Tensor& x) {
     throw;
   }
   if (g_observer) g_observer->exit(*this);
-  for (auto& [handle, hook] : forward_hooks_) hook(*this, x, out);
+  // A copy: a hook may remove itself (or add another) while running.
+  const auto hooks = forward_hooks_;
+  for (auto& [handle, hook] : hooks) hook(*this, x, out);
   return out;
 }
 
@@ -109,9 +111,16 @@ void Module::collect(const std::string& prefix, bool recurse, bool params, bool 
   for (const auto& [name, child] : children_) child->collect(join(prefix, name), true, params, persistent_only, out);
 }
 
+// A parameter shared by two modules (weight tying) is listed once, under its first name, as PyTorch's
+// named_parameters(remove_duplicate=True): otherwise an optimizer would step it twice. state_dict()
+// keeps every name.
 NamedTensors Module::named_parameters(bool recurse) const {
-  NamedTensors out;
-  collect("", recurse, true, false, out);
+  NamedTensors all, out;
+  collect("", recurse, true, false, all);
+  std::set<const TensorImpl*> seen;
+  for (auto& entry : all) {
+    if (seen.insert(&entry.second.impl()).second) out.push_back(std::move(entry));
+  }
   return out;
 }
 
@@ -243,7 +252,11 @@ void Module::to(DType dtype) {
   for (auto& [name, m] : named_modules()) {
     for (auto* list : {&m->parameters_, &m->buffers_}) {
       for (auto& [pname, t] : *list) {
-        if (t.is_floating_point() && t.dtype() != dtype) set_data(t, t.detach().to(dtype));
+        if (!t.is_floating_point() || t.dtype() == dtype) continue;
+        set_data(t, t.detach().to(dtype));
+        // An accumulated gradient follows its parameter (as PyTorch's Module._apply), so an
+        // optimizer never mixes dtypes.
+        if (t.grad().defined()) t.set_grad(t.grad().to(dtype));
       }
     }
   }
@@ -253,7 +266,9 @@ void Module::to(Device device) {
   for (auto& [name, m] : named_modules()) {
     for (auto* list : {&m->parameters_, &m->buffers_}) {
       for (auto& [pname, t] : *list) {
-        if (t.device() != device) set_data(t, t.detach().to(device));
+        if (t.device() == device) continue;
+        set_data(t, t.detach().to(device));
+        if (t.grad().defined()) t.set_grad(t.grad().to(device));
       }
     }
   }

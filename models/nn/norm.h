@@ -62,6 +62,10 @@ class LayerNorm2d : public Module {
   Tensor weight, bias;
 };
 
+// The function LayerNorm2d applies (Note [Channels-first layer norm] in norm.cpp): x (N, C, H, W)
+// normalised over C at each pixel, then * weight[c] + bias[c]. Fused on the CPU for f32 / f64.
+Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+
 class GroupNorm : public Module {
  public:
   GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true);
