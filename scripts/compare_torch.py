@@ -88,7 +88,8 @@ def softmax_attn_b4h4_L1024_d64_fwd(torch):
     return step
 
 
-# ---- whole training steps (issue 3, "Speed"); twins of test/bench/bench_train_step.cpp
+# ---- whole training steps (issue 3, "Speed"); twins of test/bench/bench_train_step.cpp (the zoo's
+# resnet18 / vit_tiny / mlp with optim::SGD)
 def _sgd_train_step(torch, model, x, target):
     """zero_grad, forward, cross-entropy, backward, SGD momentum step: one iteration."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -151,11 +152,11 @@ def _vit_tiny_p4(torch, dim=192, depth=6, heads=3, patch=4, image=32, classes=10
             self.patch = nn.Conv2d(3, dim, patch, patch)
             self.pos = nn.Parameter(torch.randn(1, (image // patch) ** 2, dim) * 0.02)
             self.blocks = nn.Sequential(*[Block() for _ in range(depth)])
-            self.norm, self.head = nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, classes)
+            self.fc_norm, self.head = nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, classes)
 
-        def forward(self, x):
+        def forward(self, x):  # mean pooling, then the final norm (timm's global_pool="avg", as the zoo)
             h = self.patch(x).flatten(2).transpose(1, 2) + self.pos
-            return self.head(self.norm(self.blocks(h)).mean(1))
+            return self.head(self.fc_norm(self.blocks(h).mean(1)))
     return Vit()
 
 
