@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "engine/dispatch.h"
-#include "engine/factories.h"
 #include "engine/parallel.h"
 #include "ops/cpu/matmul.h"
+#include "ops/cpu/pooled_buffer.h"
 
 namespace ember::cpu {
 
@@ -98,23 +98,13 @@ int64_t image_group_size(const PatchGeometry& p) {
   return L >= kMinColumns ? 1 : (kMinColumns + L - 1) / L;
 }
 
-// Scratch memory from the tensor allocator, whose block cache (engine/storage.cpp) hands the same
-// blocks back every step instead of fresh pages.
-template <class T>
-struct Scratch {
-  Tensor storage;
-  T* data;
-  explicit Scratch(int64_t count)
-      : storage(empty({std::max<int64_t>(count, 1)}, TensorOptions(dtype_v<T>))), data(storage.data_ptr<T>()) {}
-};
-
 // One thread's column buffer: the largest band's column matrix, or a group's (none for 1x1 kernels
 // without groups).
 template <class T>
-Scratch<T> column_buffer(const PatchGeometry& p) {
+PooledBuffer<T> column_buffer(const PatchGeometry& p) {
   const int64_t G = image_group_size(p);
-  if (G > 1) return Scratch<T>(p.patch_size() * G * p.locations());
-  return Scratch<T>(p.is_pointwise() ? 0 : p.patch_size() * row_bands<T>(p).rows_per_band * p.out_w);
+  if (G > 1) return PooledBuffer<T>(p.patch_size() * G * p.locations());
+  return PooledBuffer<T>(p.is_pointwise() ? 0 : p.patch_size() * row_bands<T>(p).rows_per_band * p.out_w);
 }
 
 // The band's column matrix (P, band_L) and its leading dimension: the image itself for 1x1
@@ -164,8 +154,8 @@ void gemm_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dGeome
   const int64_t group_in = p.channels * p.in_h * p.in_w, image_in = g.in_channels * p.in_h * p.in_w;
   const int64_t image_out = g.out_channels * L, G = image_group_size(p);
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    Scratch<T> col = column_buffer<T>(p);
-    Scratch<T> staged(G > 1 ? Og * G * L : 0);
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
     for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
       T* yn = y + n * image_out;
       for (int64_t j = 0; j < count; ++j)
@@ -175,14 +165,14 @@ void gemm_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dGeome
         const T* wg = w + group * Og * P;
         if (G > 1) {
           // staged (Og, count * L) = w · col, then into each image's (Og, L) block
-          if (bias) stage_images(staged.data, yn + group * Og * L, image_out, count, Og, L);
-          group_columns(xg, image_in, count, col.data, p);
-          gemm<T>(Og, count * L, P, wg, P, 1, col.data, count * L, 1, staged.data, count * L, bias != nullptr);
-          unstage_images(yn + group * Og * L, staged.data, image_out, count, Og, L);
+          if (bias) stage_images(staged.data(), yn + group * Og * L, image_out, count, Og, L);
+          group_columns(xg, image_in, count, col.data(), p);
+          gemm<T>(Og, count * L, P, wg, P, 1, col.data(), count * L, 1, staged.data(), count * L, bias != nullptr);
+          unstage_images(yn + group * Og * L, staged.data(), image_out, count, Og, L);
           continue;
         }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
-          const auto [cols, ld] = band_columns(xg, col.data, p, band, offset, band_L);
+          const auto [cols, ld] = band_columns(xg, col.data(), p, band, offset, band_L);
           gemm<T>(Og, band_L, P, wg, P, 1, cols, ld, 1, yn + group * Og * L + offset, L, bias != nullptr);
         });
       }
@@ -199,8 +189,8 @@ void gemm_input_backward(T* dx, const T* dy, const T* w, const T* bias, const Co
   const int64_t plane = p.in_h * p.in_w, group_in = p.channels * plane, image_in = g.in_channels * plane;
   const int64_t image_out = g.out_channels * L, G = image_group_size(p);
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    Scratch<T> col = column_buffer<T>(p);
-    Scratch<T> staged(G > 1 ? Og * G * L : 0);
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
     for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
       for (int64_t j = 0; j < count; ++j) fill_channels(dx + (n + j) * image_in, bias, g.in_channels, plane);
       for (int64_t group = 0; group < g.groups; ++group) {
@@ -209,17 +199,17 @@ void gemm_input_backward(T* dx, const T* dy, const T* w, const T* bias, const Co
         const T* wg = w + group * Og * P;
         if (G > 1) {
           // col (P, count * L) = wᵀ · staged dy (Og, count * L), then col2im per image
-          stage_images(staged.data, dyg, image_out, count, Og, L);
-          gemm<T>(P, count * L, Og, wg, 1, P, staged.data, count * L, 1, col.data, count * L, /*accumulate=*/false);
-          for (int64_t j = 0; j < count; ++j) col2im_add(col.data + j * L, dxg + j * image_in, p, count * L);
+          stage_images(staged.data(), dyg, image_out, count, Og, L);
+          gemm<T>(P, count * L, Og, wg, 1, P, staged.data(), count * L, 1, col.data(), count * L, /*accumulate=*/false);
+          for (int64_t j = 0; j < count; ++j) col2im_add(col.data() + j * L, dxg + j * image_in, p, count * L);
           continue;
         }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
           if (p.is_pointwise()) {
             gemm<T>(P, band_L, Og, wg, 1, P, dyg + offset, L, 1, dxg + offset, L, /*accumulate=*/true);
           } else {
-            gemm<T>(P, band_L, Og, wg, 1, P, dyg + offset, L, 1, col.data, band_L, /*accumulate=*/false);
-            col2im_add(col.data, dxg, band);
+            gemm<T>(P, band_L, Og, wg, 1, P, dyg + offset, L, 1, col.data(), band_L, /*accumulate=*/false);
+            col2im_add(col.data(), dxg, band);
           }
         });
       }
@@ -240,24 +230,24 @@ void gemm_weight_backward(T* dw, const T* x, const T* dy, const Conv2dGeometry& 
   std::fill(dw, dw + weight_numel, T(0));
   std::mutex merge;
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    Scratch<T> col = column_buffer<T>(p);
-    Scratch<T> staged(G > 1 ? Og * G * L : 0);
-    Scratch<T> partial(weight_numel);  // (groups, P, Og)
-    std::fill(partial.data, partial.data + weight_numel, T(0));
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
+    PooledBuffer<T> partial(weight_numel);  // (groups, P, Og)
+    std::fill(partial.data(), partial.data() + weight_numel, T(0));
     for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
       for (int64_t group = 0; group < g.groups; ++group) {
         const T* xg = x + n * image_in + group * group_in;
         const T* dyg = dy + n * image_out + group * Og * L;
-        T* partial_g = partial.data + group * P * Og;
+        T* partial_g = partial.data() + group * P * Og;
         if (G > 1) {
-          group_columns(xg, image_in, count, col.data, p);
-          stage_images(staged.data, dyg, image_out, count, Og, L);
-          gemm<T>(P, Og, count * L, col.data, count * L, 1, staged.data, 1, count * L, partial_g, Og,
+          group_columns(xg, image_in, count, col.data(), p);
+          stage_images(staged.data(), dyg, image_out, count, Og, L);
+          gemm<T>(P, Og, count * L, col.data(), count * L, 1, staged.data(), 1, count * L, partial_g, Og,
                   /*accumulate=*/true);
           continue;
         }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
-          const auto [cols, ld] = band_columns(xg, col.data, p, band, offset, band_L);
+          const auto [cols, ld] = band_columns(xg, col.data(), p, band, offset, band_L);
           gemm<T>(P, Og, band_L, cols, ld, 1, dyg + offset, 1, L, partial_g, Og, /*accumulate=*/true);
         });
       }
@@ -265,7 +255,7 @@ void gemm_weight_backward(T* dw, const T* x, const T* dy, const Conv2dGeometry& 
     std::lock_guard<std::mutex> lock(merge);
     for (int64_t group = 0; group < g.groups; ++group)
       for (int64_t o = 0; o < Og; ++o)
-        for (int64_t q = 0; q < P; ++q) dw[(group * Og + o) * P + q] += partial.data[(group * P + q) * Og + o];
+        for (int64_t q = 0; q < P; ++q) dw[(group * Og + o) * P + q] += partial.data()[(group * P + q) * Og + o];
   });
 }
 
