@@ -19,6 +19,7 @@
 #include "autograd/node.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
+#include "engine/profiler.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -114,6 +115,7 @@ bool should_visit(Node* node, GraphTask& task) {
 
 void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList& root_grads) {
   EnableGradGuard grad_mode(task.create_graph);
+  profiler::BackwardPassScope backward_pass;  // ops run from here on are tagged backward
   std::vector<std::shared_ptr<Node>> roots;
   for (size_t i = 0; i < root_edges.size(); ++i) {
     const Edge& e = root_edges[i];
@@ -194,6 +196,8 @@ void run(GraphTask& task, const std::vector<Edge>& root_edges, const TensorList&
     const std::string in_shapes = g_verbose ? shapes_of(grads) : std::string();
     TensorList input_grads;
     try {
+      // A range per node: the ops its formula calls nest under it, tagged with its name.
+      EMBER_PROFILE_RANGE(profiler::RangeKind::backward_node, node->name());
       input_grads = node->apply(std::move(grads));
     } catch (const Error& e) {
       if (node->creation_context.empty()) throw;

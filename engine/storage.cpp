@@ -14,6 +14,8 @@
 namespace ember {
 
 static std::atomic<size_t> g_cpu_bytes{0};
+static std::atomic<size_t> g_cpu_peak_bytes{0};
+static thread_local uint64_t t_bytes_allocated_total = 0;
 
 namespace {
 
@@ -68,6 +70,18 @@ BlockCache& block_cache() {
 }  // namespace
 
 size_t cpu_bytes_allocated() { return g_cpu_bytes.load(); }
+size_t cpu_peak_bytes_allocated() { return g_cpu_peak_bytes.load(std::memory_order_relaxed); }
+void reset_cpu_peak_bytes_allocated() { g_cpu_peak_bytes.store(g_cpu_bytes.load()); }
+uint64_t thread_bytes_allocated_total() { return t_bytes_allocated_total; }
+
+// The profiler's counters: a relaxed max and a thread-local sum, a few cycles per allocation.
+static void count_allocation(size_t nbytes) {
+  const size_t live = g_cpu_bytes.fetch_add(nbytes) + nbytes;
+  size_t peak = g_cpu_peak_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !g_cpu_peak_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+  t_bytes_allocated_total += nbytes;
+}
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   EMBER_CHECK(device.is_cpu(), "allocate: device {} is not available (the CUDA backend is not built yet)",
@@ -83,7 +97,7 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
     if (data_ && alignment == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);
   }
   EMBER_CHECK(rounded == 0 || data_ != nullptr, "allocate: out of memory asking for {} bytes", nbytes);
-  g_cpu_bytes += nbytes_;
+  count_allocation(nbytes_);
   deleter_ = [nbytes, rounded](void* p) {
     if (p) block_cache().give(p, rounded);
     g_cpu_bytes -= nbytes;

@@ -2,6 +2,7 @@
 // (sizes, strides, offset); many tensors may share one.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -32,5 +33,10 @@ class Storage {
 
 // Bytes currently held by CPU storages (for tests and the profiler).
 size_t cpu_bytes_allocated();
+// The high-water mark of cpu_bytes_allocated() since the last reset (engine/profiler.cpp).
+size_t cpu_peak_bytes_allocated();
+void reset_cpu_peak_bytes_allocated();
+// Bytes this thread has allocated since it started (never decreases): the profiler's per-op count.
+uint64_t thread_bytes_allocated_total();
 
 }  // namespace ember

@@ -14,7 +14,8 @@
 namespace ember::models {
 
 ConvNeXtBlock::ConvNeXtBlock(int64_t dim, double drop_path_rate, double layer_scale_init_value) : Module("Block") {
-  dwconv = register_module("dwconv", std::make_shared<nn::Conv2d>(dim, dim, 7, nn::Conv2dOptions{.padding = 3, .groups = dim}));
+  dwconv = register_module(
+      "dwconv", std::make_shared<nn::Conv2d>(dim, dim, 7, nn::Conv2dOptions{.padding = 3, .groups = dim}));
   norm = register_module("norm", std::make_shared<nn::LayerNorm>(Shape{dim}, 1e-6));
   pwconv1 = register_module("pwconv1", std::make_shared<nn::Linear>(dim, 4 * dim));
   pwconv2 = register_module("pwconv2", std::make_shared<nn::Linear>(4 * dim, dim));
@@ -49,16 +50,13 @@ ConvNeXt::ConvNeXt(const ConvNeXtConfig& cfg) : Module("ConvNeXt"), config(cfg) 
 
   int64_t total_blocks = 0;
   for (int64_t depth : cfg.depths) total_blocks += depth;
+  const std::vector<double> rates = drop_path_rates(total_blocks, cfg.drop_path_rate);
   stages = register_module("stages", std::make_shared<nn::ModuleList>());
-  int64_t block_index = 0;
+  size_t block_index = 0;
   for (size_t i = 0; i < cfg.dims.size(); ++i) {
     auto stage = std::make_shared<nn::Sequential>();
-    for (int64_t j = 0; j < cfg.depths[i]; ++j, ++block_index) {
-      // torch.linspace(0, drop_path_rate, total_blocks)[block_index]
-      const double rate = total_blocks > 1 ? cfg.drop_path_rate * static_cast<double>(block_index) /
-                                                 static_cast<double>(total_blocks - 1)
-                                           : 0.0;
-      stage->push_back(std::make_shared<ConvNeXtBlock>(cfg.dims[i], rate, cfg.layer_scale_init_value));
+    for (int64_t j = 0; j < cfg.depths[i]; ++j) {
+      stage->push_back(std::make_shared<ConvNeXtBlock>(cfg.dims[i], rates[block_index++], cfg.layer_scale_init_value));
     }
     stages->push_back(stage);
   }

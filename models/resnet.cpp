@@ -77,12 +77,12 @@ Tensor Bottleneck::forward(const Tensor& x) {
 ResNet::ResNet(const ResNetConfig& cfg) : Module("ResNet"), config(cfg) {
   EMBER_CHECK(cfg.block == "basic" || cfg.block == "bottleneck",
               "ResNet: block must be \"basic\" or \"bottleneck\", got \"{}\"", cfg.block);
-  EMBER_CHECK(cfg.stem == "imagenet" || cfg.stem == "cifar", "ResNet: stem must be \"imagenet\" or \"cifar\", got \"{}\"",
-              cfg.stem);
+  EMBER_CHECK(cfg.stem == "imagenet" || cfg.stem == "cifar",
+              "ResNet: stem must be \"imagenet\" or \"cifar\", got \"{}\"", cfg.stem);
   EMBER_CHECK(!cfg.widths.empty() && cfg.widths.size() == cfg.blocks.size(),
               "ResNet: widths {} and blocks {} must be non-empty and of equal length", cfg.widths, cfg.blocks);
-  EMBER_CHECK(cfg.num_classes > 0 && cfg.in_channels > 0, "ResNet: num_classes ({}) and in_channels ({}) must be positive",
-              cfg.num_classes, cfg.in_channels);
+  EMBER_CHECK(cfg.num_classes > 0 && cfg.in_channels > 0,
+              "ResNet: num_classes ({}) and in_channels ({}) must be positive", cfg.num_classes, cfg.in_channels);
   int64_t in_planes = cfg.widths[0];
   if (cfg.stem == "imagenet") {
     conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(
@@ -128,7 +128,9 @@ Tensor ResNet::forward(const Tensor& x) {
   return (*fc)(features);
 }
 
-std::vector<std::string> resnet_variants() { return {"resnet18", "resnet34", "resnet50", "resnet8", "resnet20", "resnet_small"}; }
+std::vector<std::string> resnet_variants() {
+  return {"resnet18", "resnet34", "resnet50", "resnet8", "resnet20", "resnet_small"};
+}
 
 ResNetConfig resnet_config(const std::string& variant, int64_t num_classes, const std::string& stem, int64_t width) {
   struct Variant {

@@ -59,8 +59,8 @@ Tensor ViTBlock::forward(const Tensor& x) {
 }
 
 VisionTransformer::VisionTransformer(const ViTConfig& cfg) : Module("VisionTransformer"), config(cfg) {
-  EMBER_CHECK(cfg.pooling == "cls" || cfg.pooling == "mean", "VisionTransformer: pooling must be \"cls\" or \"mean\", got \"{}\"",
-              cfg.pooling);
+  EMBER_CHECK(cfg.pooling == "cls" || cfg.pooling == "mean",
+              "VisionTransformer: pooling must be \"cls\" or \"mean\", got \"{}\"", cfg.pooling);
   EMBER_CHECK(cfg.pooling != "cls" || cfg.class_token, "VisionTransformer: cls pooling needs class_token = true");
   EMBER_CHECK(cfg.patch_size > 0 && cfg.image_size > 0 && cfg.image_size % cfg.patch_size == 0,
               "VisionTransformer: image_size {} must be a positive multiple of patch_size {}", cfg.image_size,
@@ -77,9 +77,7 @@ VisionTransformer::VisionTransformer(const ViTConfig& cfg) : Module("VisionTrans
   pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(cfg.drop_rate));
 
   blocks = register_module("blocks", std::make_shared<nn::Sequential>());
-  for (int64_t i = 0; i < cfg.depth; ++i) {
-    // Stochastic depth grows linearly with depth (torch.linspace(0, rate, depth)).
-    const double drop_path = cfg.depth > 1 ? cfg.drop_path_rate * static_cast<double>(i) / static_cast<double>(cfg.depth - 1) : 0.0;
+  for (double drop_path : drop_path_rates(cfg.depth, cfg.drop_path_rate)) {
     blocks->push_back(std::make_shared<ViTBlock>(D, cfg.num_heads, cfg.mlp_ratio, cfg.qkv_bias, cfg.drop_rate,
                                                  cfg.attn_drop_rate, drop_path));
   }

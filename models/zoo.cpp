@@ -136,4 +136,12 @@ void init_trunc_normal(nn::Module& model, double std, bool convs) {
   });
 }
 
+std::vector<double> drop_path_rates(int64_t blocks, double rate) {
+  std::vector<double> rates;
+  for (int64_t i = 0; i < blocks; ++i) {
+    rates.push_back(blocks > 1 ? rate * static_cast<double>(i) / static_cast<double>(blocks - 1) : 0.0);
+  }
+  return rates;
+}
+
 }  // namespace ember::models

@@ -18,6 +18,7 @@
 #include "ops/compare.h"
 #include "ops/cpu/activation.h"
 #include "ops/elementwise.h"
+#include "ops/flops.h"
 #include "ops/unary.h"
 
 namespace ember {
@@ -36,6 +37,7 @@ void check_activation_input(const char* name, const Tensor& x) {
 
 Tensor activation(const char* name, const Tensor& x, cpu::Activation kind, const cpu::ActivationParams& params,
                   CompositeBackward composite) {
+  EMBER_PROFILE_OP(name, {x}, flops::same_shape(x, 1));
   check_activation_input(name, x);
   Tensor out = empty(x.sizes(), x.dtype());
   cpu::activation_forward(name, out, x, kind, params);
@@ -44,6 +46,7 @@ Tensor activation(const char* name, const Tensor& x, cpu::Activation kind, const
                     const Tensor& g = ctx.grad(0);
                     const Tensor& input = ctx.saved(0);
                     if (ctx.create_graph()) return {composite(g, input)};
+                    EMBER_PROFILE_OP(std::string(name) + "_backward", {g, input}, flops::same_shape(input, 2, {g}));
                     Tensor grad_input = empty(input.sizes(), input.dtype());
                     cpu::activation_backward(name, grad_input, g, input, kind, params);
                     return {grad_input};

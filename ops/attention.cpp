@@ -17,6 +17,7 @@
 #include "ops/cpu/attention.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/flops.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/unary.h"
@@ -132,6 +133,7 @@ cpu::AttentionMask kernel_mask(const Tensor& expanded, int64_t batch_heads) {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                     double dropout_p, bool is_causal, std::optional<double> scale,
                                     Generator* generator) {
+  EMBER_PROFILE_OP(kOp, {q, k, v, attn_mask}, flops::attention(q, k, v, attn_mask));
   check_defined(kOp, q, "query");
   check_defined(kOp, k, "key");
   check_defined(kOp, v, "value");
@@ -217,6 +219,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     if (ctx.create_graph()) {
       return reference_backward(ctx, grad_out, attn_mask, problem.causal, problem.scale, dropout_factors());
     }
+    EMBER_PROFILE_OP("scaled_dot_product_attention_backward", {grad_out, ctx.saved(0), ctx.saved(1), ctx.saved(2)},
+                     flops::backward(flops::attention(ctx.saved(0), ctx.saved(1), ctx.saved(2), Tensor()), 2.5));
     cpu::AttentionProblem p = problem;
     p.mask = kernel_mask(mask_expanded, p.batch_heads);  // the captured copy's pointers
     const Tensor qc = ctx.saved(0).detach().contiguous(), kc = ctx.saved(1).detach().contiguous(),

@@ -8,11 +8,13 @@
 #include "ops/cpu/compare.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/flops.h"
 
 namespace ember {
 
 namespace {
 Tensor compare_op(const char* name, const Tensor& a, const Tensor& b, cpu::CompareOp op) {
+  EMBER_PROFILE_OP(name, {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary(name, a, b);
   Tensor out = empty(args.shape, DType::bool_);
   cpu::compare(out, args.a, args.b, op);
@@ -42,6 +44,7 @@ Tensor logical_xor(const Tensor& a, const Tensor& b) {
   return compare_op("logical_xor", a, b, cpu::CompareOp::logical_xor);
 }
 Tensor logical_not(const Tensor& a) {
+  EMBER_PROFILE_OP("logical_not", {a}, flops::elementwise({a}));
   check_defined("logical_not", a, "self");
   check_cpu("logical_not", {&a});
   Tensor out = empty(a.sizes(), DType::bool_);
@@ -50,6 +53,7 @@ Tensor logical_not(const Tensor& a) {
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("where", {condition, a, b}, flops::elementwise({condition, a, b}));
   check_defined("where", condition, "condition");
   check_cpu("where", {&condition});
   EMBER_CHECK(condition.dtype() == DType::bool_, "where: condition must be a bool tensor, got {}",

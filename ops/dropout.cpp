@@ -7,6 +7,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/dropout.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 
 namespace ember {
@@ -21,6 +22,7 @@ void check_dropout_args(const char* op, const Tensor& x, double p) {
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  EMBER_PROFILE_OP("dropout", {x}, flops::same_shape(x, 2));
   check_dropout_args("dropout", x, p);
   if (!training || p == 0.0) return x;
   const double keep = 1.0 - p;
@@ -38,6 +40,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
 Tensor dropout(const Tensor& x, double p, bool training) { return dropout(x, p, training, default_generator()); }
 
 Tensor drop_path(const Tensor& x, double drop_prob, bool training, bool scale_by_keep, Generator& gen) {
+  EMBER_PROFILE_OP("drop_path", {x}, {});
   check_dropout_args("drop_path", x, drop_prob);
   EMBER_CHECK(x.dim() >= 1, "drop_path: expected a tensor with a batch dim, got {}", x.describe());
   if (!training || drop_prob == 0.0) return x;

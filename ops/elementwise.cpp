@@ -12,6 +12,7 @@
 #include "ops/compare.h"
 #include "ops/cpu/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/flops.h"
 #include "ops/reduce.h"
 #include "ops/unary.h"
 
@@ -83,6 +84,7 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
 
 // ---------------------------------------------------------------- add / sub
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
+  EMBER_PROFILE_OP("add", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("add", a, b);
   Tensor out = empty(args.shape, args.dtype);
   cpu::add(out, args.a, args.b, alpha);
@@ -105,6 +107,7 @@ Tensor rsub(const Tensor& a, double b) { return add(neg(a), wrap_scalar(b, a)); 
 
 // ---------------------------------------------------------------- mul
 Tensor mul(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("mul", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("mul", a, b);
   Tensor out = empty(args.shape, args.dtype);
   cpu::mul(out, args.a, args.b);
@@ -121,6 +124,7 @@ Tensor mul(const Tensor& a, double b) { return mul(a, wrap_scalar(b, a)); }
 
 // ---------------------------------------------------------------- div
 Tensor div(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("div", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("div", a, b, float_dtype_for(result_type(a, b)));
   Tensor out = empty(args.shape, args.dtype);
   cpu::div(out, args.a, args.b);
@@ -144,6 +148,7 @@ Tensor rdiv(const Tensor& a, double b) { return div(scalar_tensor(b, float_dtype
 
 // ---------------------------------------------------------------- neg
 Tensor neg(const Tensor& a) {
+  EMBER_PROFILE_OP("neg", {a}, flops::elementwise({a}));
   check_defined("neg", a, "self");
   check_cpu("neg", {&a});
   Tensor out = empty(a.sizes(), a.dtype());
@@ -154,6 +159,7 @@ Tensor neg(const Tensor& a) {
 
 // ---------------------------------------------------------------- pow
 Tensor pow(const Tensor& base, const Tensor& exponent) {
+  EMBER_PROFILE_OP("pow", {base, exponent}, flops::elementwise({base, exponent}));
   BinaryArgs args = prepare_binary("pow", base, exponent);
   EMBER_CHECK(args.dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(),
               exponent.describe());
@@ -178,6 +184,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 }
 
 Tensor pow(const Tensor& base, double exponent) {
+  EMBER_PROFILE_OP("pow", {base}, flops::elementwise({base}));
   check_defined("pow", base, "self");
   check_cpu("pow", {&base});
   const bool integral_exponent = exponent == std::trunc(exponent);
@@ -205,6 +212,7 @@ Tensor pow(double base, const Tensor& exponent) {
 // ---------------------------------------------------------------- minimum / maximum
 namespace {
 Tensor min_max(const char* op, const Tensor& a, const Tensor& b, bool is_max) {
+  EMBER_PROFILE_OP(op, {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary(op, a, b);
   Tensor out = empty(args.shape, args.dtype);
   (is_max ? cpu::maximum : cpu::minimum)(out, args.a, args.b);
@@ -259,6 +267,7 @@ Tensor maximum(const Tensor& a, double b) {
 
 // ---------------------------------------------------------------- lerp
 Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
+  EMBER_PROFILE_OP("lerp", {start, end}, flops::elementwise({start, end}, 2));
   BinaryArgs args = prepare_binary("lerp", start, end);
   EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {} and {}", start.describe(),
               end.describe());
@@ -273,6 +282,7 @@ Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
 }
 
 Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
+  EMBER_PROFILE_OP("lerp", {start, end, weight}, flops::elementwise({start, end, weight}, 2));
   TernaryArgs args = prepare_ternary("lerp", start, end, weight);
   EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {}, {} and {}", start.describe(),
               end.describe(), weight.describe());
@@ -292,6 +302,7 @@ Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
 
 // ---------------------------------------------------------------- addcmul / addcdiv
 Tensor addcmul(const Tensor& x, const Tensor& a, const Tensor& b, double value) {
+  EMBER_PROFILE_OP("addcmul", {x, a, b}, flops::elementwise({x, a, b}, 3));
   TernaryArgs args = prepare_ternary("addcmul", x, a, b);
   EMBER_CHECK(args.dtype != DType::bool_, "addcmul: not supported for bool tensors");
   Tensor out = empty(args.shape, args.dtype);
@@ -308,6 +319,7 @@ Tensor addcmul(const Tensor& x, const Tensor& a, const Tensor& b, double value) 
 }
 
 Tensor addcdiv(const Tensor& x, const Tensor& a, const Tensor& b, double value) {
+  EMBER_PROFILE_OP("addcdiv", {x, a, b}, flops::elementwise({x, a, b}, 3));
   TernaryArgs args = prepare_ternary("addcdiv", x, a, b);
   EMBER_CHECK(is_floating(args.dtype), "addcdiv: integer division is not supported ({}, {}, {}); use floats",
               x.describe(), a.describe(), b.describe());
@@ -331,6 +343,7 @@ Tensor addcdiv(const Tensor& x, const Tensor& a, const Tensor& b, double value) 
 // ---------------------------------------------------------------- fmod / remainder
 namespace {
 Tensor modulo(const char* op, const Tensor& a, const Tensor& b, bool python_sign) {
+  EMBER_PROFILE_OP(op, {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary(op, a, b);
   EMBER_CHECK(args.dtype != DType::bool_, "{}: not supported for bool tensors ({}, {})", op, a.describe(),
               b.describe());

@@ -11,6 +11,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/embedding.h"
+#include "ops/flops.h"
 
 namespace ember {
 
@@ -38,6 +39,7 @@ void check_padding_idx(const char* op, int64_t padding_idx, int64_t V) {
 Tensor embedding_gather(const Tensor& indices, const Tensor& weight, int64_t padding_idx, bool zero_padding);
 
 Tensor embedding_scatter(const Tensor& grad, const Tensor& indices, int64_t V, int64_t padding_idx) {
+  EMBER_PROFILE_OP("embedding_backward", {grad, indices}, flops::movement({grad, indices}, flops::numel(grad)));
   const char* op = "embedding_backward";
   check_defined(op, grad, "grad");
   check_defined(op, indices, "indices");
@@ -60,6 +62,7 @@ Tensor embedding_scatter(const Tensor& grad, const Tensor& indices, int64_t V, i
 }
 
 Tensor embedding_gather(const Tensor& indices, const Tensor& weight, int64_t padding_idx, bool zero_padding) {
+  EMBER_PROFILE_OP("embedding", {indices, weight}, flops::embedding(indices, weight));
   const char* op = "embedding";
   check_defined(op, weight, "weight");
   check_defined(op, indices, "indices");

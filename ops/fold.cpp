@@ -6,6 +6,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/fold.h"
+#include "ops/flops.h"
 
 namespace ember {
 
@@ -40,6 +41,7 @@ cpu::PatchGeometry window(const char* op, int64_t channels, int64_t in_h, int64_
 }  // namespace
 
 Tensor unfold(const Tensor& x, Size2 kernel_size, Size2 dilation, Size2 padding, Size2 stride) {
+  EMBER_PROFILE_OP("unfold", {x}, {});
   check_defined("unfold", x, "input");
   check_cpu("unfold", {&x});
   EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "unfold: input must be (N, C, H, W) or (C, H, W), got {}", x.describe());
@@ -59,6 +61,7 @@ Tensor unfold(const Tensor& x, Size2 kernel_size, Size2 dilation, Size2 padding,
 }
 
 Tensor fold(const Tensor& cols, Size2 output_size, Size2 kernel_size, Size2 dilation, Size2 padding, Size2 stride) {
+  EMBER_PROFILE_OP("fold", {cols}, flops::same_shape(cols, 1));
   check_defined("fold", cols, "input");
   check_cpu("fold", {&cols});
   EMBER_CHECK(cols.dim() == 2 || cols.dim() == 3, "fold: input must be (N, C*kh*kw, L) or (C*kh*kw, L), got {}",

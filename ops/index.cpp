@@ -8,6 +8,7 @@
 #include "engine/factories.h"
 #include "ops/compare.h"
 #include "ops/cpu/index.h"
+#include "ops/flops.h"
 #include "ops/cpu/shape.h"
 #include "ops/elementwise.h"
 #include "ops/shape.h"
@@ -76,6 +77,7 @@ std::pair<int64_t, Tensor> check_gather_scatter(const char* op, const Tensor& x,
 
 // ---------------------------------------------------------------- gather / scatter
 Tensor gather(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
+  EMBER_PROFILE_OP("gather", {x, index_in}, flops::movement({index_in}, flops::numel(index_in)));
   auto [dim, index] = check_gather_scatter("gather", x, dim_in, index_in, nullptr);
   Tensor out = empty(index.sizes(), x.dtype());
   cpu::gather(out, x.detach(), dim, index);
@@ -87,6 +89,7 @@ Tensor gather(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
 }
 
 Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, const Tensor& src) {
+  EMBER_PROFILE_OP("scatter", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter", x, dim_in, index_in, &src);
   Tensor out = x.detach().clone();
   cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/false);
@@ -100,6 +103,7 @@ Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, const Te
 }
 
 Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, double value) {
+  EMBER_PROFILE_OP("scatter", {x, index_in}, flops::movement({x, index_in}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter", x, dim_in, index_in, nullptr);
   Tensor out = x.detach().clone();
   cpu::scatter_fill(out, dim, index, value);
@@ -110,6 +114,7 @@ Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, double v
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, const Tensor& src) {
+  EMBER_PROFILE_OP("scatter_add", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter_add", x, dim_in, index_in, &src);
   Tensor out = x.detach().clone();
   cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/true);
@@ -123,6 +128,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, cons
 
 // ---------------------------------------------------------------- index_select / index_add
 Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
+  EMBER_PROFILE_OP("index_select", {x, index_in}, {});
   check_input("index_select", x, "self");
   Tensor index = index_as_int64("index_select", index_in);
   EMBER_CHECK(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got {}", index_in.describe());
@@ -156,6 +162,7 @@ Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
 }
 
 Tensor index_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, const Tensor& src, double alpha) {
+  EMBER_PROFILE_OP("index_add", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   check_input("index_add", x, "self");
   check_input("index_add", src, "source");
   Tensor index = index_as_int64("index_add", index_in);
@@ -196,6 +203,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  EMBER_PROFILE_OP("masked_select", {x, mask}, {});
   check_input("masked_select", x, "self");
   check_input("masked_select", mask, "mask");
   EMBER_CHECK(mask.dtype() == DType::bool_, "masked_select: mask must be a bool tensor, got {}", mask.describe());
@@ -207,6 +215,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 
 // ---------------------------------------------------------------- one_hot
 Tensor one_hot(const Tensor& indices_in, int64_t num_classes) {
+  EMBER_PROFILE_OP("one_hot", {indices_in}, {});
   Tensor indices = index_as_int64("one_hot", indices_in, "indices");
   EMBER_CHECK(num_classes >= -1, "one_hot: num_classes must be -1 (infer) or non-negative, got {}", num_classes);
   if (num_classes == -1) {

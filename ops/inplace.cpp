@@ -14,6 +14,7 @@
 #include "engine/factories.h"
 #include "ops/cpu/elementwise.h"
 #include "ops/elementwise.h"
+#include "ops/flops.h"
 #include "ops/index.h"
 #include "ops/unary.h"
 
@@ -23,6 +24,7 @@ namespace {
 
 Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(const Tensor&)>& compute,
                       const TensorList& others = {}) {
+  EMBER_PROFILE_OP(op, {self}, flops::movement({self}, flops::numel(self)));
   check_defined(op, self, "self");
   check_cpu(op, {&self});
   const bool tracking = GradMode::is_enabled() && (self.requires_grad() || any_requires_grad(others));

@@ -12,6 +12,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/interpolate.h"
+#include "ops/flops.h"
 
 namespace ember {
 
@@ -23,6 +24,7 @@ Tensor interp_adjoint(const Tensor& grad, const InterpPlan& plan);
 
 // x: (P, H, W) -> (P, OH, OW)
 Tensor interp_forward(const Tensor& x, const InterpPlan& plan) {
+  EMBER_PROFILE_OP("interpolate", {x}, flops::per_input_element(x, 0, static_cast<double>(x.numel() > 0 ? x.size(0) * plan.h.out * plan.w.out : 0)));
   Tensor out = empty({x.size(0), plan.h.out, plan.w.out}, x.dtype());
   cpu::interpolate_fwd(out, x.contiguous(), plan);
   record_backward("interpolate", {x}, {out}, {}, [plan](BackwardContext& ctx) -> TensorList {
@@ -33,6 +35,7 @@ Tensor interp_forward(const Tensor& x, const InterpPlan& plan) {
 
 // grad: (P, OH, OW) -> (P, H, W)
 Tensor interp_adjoint(const Tensor& grad, const InterpPlan& plan) {
+  EMBER_PROFILE_OP("interpolate_backward", {grad}, flops::per_input_element(grad, 0, static_cast<double>(grad.numel() > 0 ? grad.size(0) * plan.h.in * plan.w.in : 0)));
   Tensor out = zeros({grad.size(0), plan.h.in, plan.w.in}, grad.dtype());
   cpu::interpolate_adjoint(out, grad.contiguous(), plan);
   record_backward("interpolate_backward", {grad}, {out}, {}, [plan](BackwardContext& ctx) -> TensorList {

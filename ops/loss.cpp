@@ -15,6 +15,7 @@
 #include "engine/factories.h"
 #include "ops/compare.h"
 #include "ops/cpu/loss.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
 #include "ops/reduce.h"
@@ -158,6 +159,7 @@ Tensor fused_cross_entropy(const Tensor& logits2d, const NllArgs& a) {
     const Tensor& g = ctx.grad(0);  // (N, 1)
     const Tensor& x = ctx.saved(0);
     if (!ctx.create_graph()) {
+      EMBER_PROFILE_OP("cross_entropy_backward", {g, x}, flops::same_shape(x, 4, {g}));
       Tensor grad_x = empty(x.sizes(), x.dtype());
       cpu::cross_entropy_bwd(grad_x, g.reshape({a.N}).to(x.dtype()), x, ctx.saved(1), a.target.reshape({a.N}), a.weight,
                              a.ignore_index);
@@ -185,6 +187,7 @@ using PointwiseGrads = std::function<TensorList(const Tensor&, const Tensor&, co
 
 Tensor pointwise_loss(const char* op, cpu::PointwiseLoss kind, double param, const Tensor& input,
                       const Tensor& target, PointwiseGrads grads) {
+  EMBER_PROFILE_OP(op, {input, target}, flops::elementwise({input, target}, 3));
   check_defined(op, input, "input");
   check_defined(op, target, "target");
   check_cpu(op, {&input, &target});
@@ -222,6 +225,7 @@ Tensor apply_weight(const char* op, const Tensor& loss, const Tensor& weight) {
 // ---------------------------------------------------------------- nll_loss / cross_entropy
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 const std::string& reduction) {
+  EMBER_PROFILE_OP("nll_loss", {log_probs, target, weight}, flops::per_input_element(target, 1, 1, {log_probs}));
   const char* op = "nll_loss";
   const Reduction r = parse_reduction(op, reduction);
   NllArgs a = prepare_nll(op, log_probs, target, weight, ignore_index);
@@ -230,6 +234,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& wei
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
+  EMBER_PROFILE_OP("cross_entropy", {logits, target, weight}, flops::per_input_element(logits, 6, 1, {target}));
   const char* op = "cross_entropy";
   const Reduction r = parse_reduction(op, reduction);
   check_defined(op, logits, "input");
@@ -318,6 +323,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& 
 // ---------------------------------------------------------------- binary cross-entropy
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Tensor& weight,
                             const std::string& reduction) {
+  EMBER_PROFILE_OP("binary_cross_entropy", {probs, target, weight}, flops::elementwise({probs, target}, 3));
   const char* op = "binary_cross_entropy";
   const Reduction r = parse_reduction(op, reduction);
   check_defined(op, probs, "input");
@@ -337,6 +343,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& weight,
                                         const Tensor& pos_weight, const std::string& reduction) {
+  EMBER_PROFILE_OP("binary_cross_entropy_with_logits", {logits, target, weight, pos_weight}, flops::elementwise({logits, target}, 3));
   const char* op = "binary_cross_entropy_with_logits";
   const Reduction r = parse_reduction(op, reduction);
   check_defined(op, logits, "input");
@@ -391,6 +398,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 
 // ---------------------------------------------------------------- kl_div
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  EMBER_PROFILE_OP("kl_div", {input, target}, flops::elementwise({input, target}, 3));
   const char* op = "kl_div";
   const Reduction r = parse_reduction(op, reduction, /*allow_batchmean=*/true);
   PointwiseGrads grads;

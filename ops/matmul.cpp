@@ -15,6 +15,7 @@
 #include "ops/cpu/matmul.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/flops.h"
 #include "ops/reduce.h"
 
 namespace ember {
@@ -62,6 +63,7 @@ void check_inner(const char* op, const Tensor& a, const Tensor& b, int64_t ka, i
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("mm", {a, b}, flops::matmul(a, b));
   check_operands("mm", a, b);
   EMBER_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D matrices, got {} and {}", a.describe(), b.describe());
   check_inner("mm", a, b, a.size(1), b.size(0));
@@ -69,6 +71,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("bmm", {a, b}, flops::matmul(a, b));
   check_operands("bmm", a, b);
   EMBER_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-D tensors, got {} and {}", a.describe(), b.describe());
   EMBER_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ: {} and {}", a.describe(), b.describe());
@@ -77,6 +80,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("dot", {a, b}, flops::matmul(a, b));
   check_operands("dot", a, b);
   EMBER_CHECK(a.dim() == 1 && b.dim() == 1, "dot: expected 1-D tensors, got {} and {}", a.describe(), b.describe());
   EMBER_CHECK(a.size(0) == b.size(0), "dot: sizes differ: {} and {}", a.describe(), b.describe());
@@ -84,6 +88,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("outer", {a, b}, {flops::numel(a) * flops::numel(b), flops::bytes_of({a, b}) + flops::output_bytes({a}, flops::numel(a) * flops::numel(b))});
   check_operands("outer", a, b);
   EMBER_CHECK(a.dim() == 1 && b.dim() == 1, "outer: expected 1-D tensors, got {} and {}", a.describe(),
               b.describe());
@@ -91,6 +96,7 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  EMBER_PROFILE_OP("matmul", {a, b}, flops::matmul(a, b));
   check_operands("matmul", a, b);
   EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got {} and {}",
               a.describe(), b.describe());
@@ -125,6 +131,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  EMBER_PROFILE_OP("linear", {x, weight, bias}, flops::linear(x, weight, bias));
   check_operands("linear", x, weight);
   EMBER_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out, in), got {}", weight.describe());
   EMBER_CHECK(x.dim() >= 1, "linear: input must have at least 1 dimension, got {}", x.describe());

@@ -15,6 +15,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/norm.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/unary.h"
@@ -91,6 +92,7 @@ void check_normalized_shape(const char* op, const Tensor& x, const Shape& normal
 // layer_norm / rms_norm / group_norm: the fused row kernel forward + its backward node.
 Tensor row_norm(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
                 const cpu::RowNormShape& shape, const NormGeometry& geo, double eps) {
+  EMBER_PROFILE_OP(op, {x, weight, bias}, flops::same_shape(x, shape.center ? 8 : 6, {weight, bias}));
   EMBER_CHECK(eps >= 0, "{}: eps must be non-negative, got {}", op, eps);
   Tensor y = empty(x.sizes(), x.dtype());
   Tensor mean_rows = empty({shape.rows}, x.dtype());
@@ -106,6 +108,7 @@ Tensor row_norm(const char* op, const Tensor& x, const Tensor& weight, const Ten
                     Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input.dtype());
                     Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input.dtype());
                     Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input.dtype());
+                    EMBER_PROFILE_OP("norm_backward", {g, input}, flops::same_shape(input, 10, {g}));
                     cpu::row_norm_backward(grad_x, grad_w, grad_b, grad_input(g), input.detach().contiguous(),
                                            ctx.saved(2), ctx.saved(3), contiguous_or_undefined(w), shape);
                     return {grad_x, grad_w, grad_b};
@@ -185,6 +188,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   const char* op = "batch_norm";
+  EMBER_PROFILE_OP(op, {x, weight, bias}, flops::same_shape(x, 8, {weight, bias}));
   check_input(op, x, 2);
   const int64_t N = x.size(0), C = x.size(1);
   check_param(op, "weight", weight, x, {C});
@@ -248,6 +252,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                     Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input.dtype());
                     Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input.dtype());
                     Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input.dtype());
+                    EMBER_PROFILE_OP("batch_norm_backward", {g, input}, flops::same_shape(input, 10, {g}));
                     cpu::batch_norm_backward(grad_x, grad_w, grad_b, grad_input(g), input.detach().contiguous(),
                                              ctx.saved(2), ctx.saved(3), contiguous_or_undefined(w), shape, training);
                     return {grad_x, grad_w, grad_b};

@@ -14,6 +14,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/pool.h"
+#include "ops/flops.h"
 
 namespace ember {
 
@@ -176,6 +177,7 @@ int64_t plane_count(const Shape& shape, int64_t plane_dims) {
 
 // ---------------------------------------------------------------- differentiable cores
 std::pair<Tensor, Tensor> max_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometry) {
+  EMBER_PROFILE_OP(op, {x}, flops::per_input_element(x, 1, 2.0 * static_cast<double>(numel_of(geometry->plane_output_shape()) * plane_count(x.sizes(), geometry->plane_dims))));
   const Shape out_shape = with_plane(x.sizes(), geometry->plane_dims, geometry->plane_output_shape());
   Tensor out = empty(out_shape, x.dtype());
   Tensor indices = empty(out_shape, DType::i64);
@@ -193,6 +195,7 @@ Tensor avg_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometr
 // The adjoint of avg_pool_core: grad (lead, *out_plane) -> (lead, *in_plane).
 Tensor avg_pool_adjoint_core(const char* op, const Tensor& grad, const Shape& input_shape,
                              const GeometryPtr& geometry) {
+  EMBER_PROFILE_OP(op, {grad}, flops::per_input_element(grad, 1, static_cast<double>(numel_of(input_shape))));
   Tensor grad_input = empty(input_shape, grad.dtype());
   cpu::avg_pool2d_adjoint(grad_input, grad.detach().contiguous(), geometry->rows, geometry->cols);
   record_backward(op, {grad}, {grad_input}, {}, [geometry](BackwardContext& ctx) -> TensorList {
@@ -202,6 +205,7 @@ Tensor avg_pool_adjoint_core(const char* op, const Tensor& grad, const Shape& in
 }
 
 Tensor avg_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometry) {
+  EMBER_PROFILE_OP(op, {x}, flops::per_input_element(x, 1, static_cast<double>(numel_of(geometry->plane_output_shape()) * plane_count(x.sizes(), geometry->plane_dims))));
   const Shape out_shape = with_plane(x.sizes(), geometry->plane_dims, geometry->plane_output_shape());
   Tensor out = empty(out_shape, x.dtype());
   cpu::avg_pool2d(out, x.detach().contiguous(), geometry->rows, geometry->cols);
@@ -374,6 +378,7 @@ Tensor adaptive_max_pool1d(const Tensor& x, int64_t output_size) {
 
 // ---------------------------------------------------------------- scatter / gather helpers
 Tensor max_pool_scatter(const Tensor& grad, const Tensor& indices, const Shape& input_shape, int64_t plane_dims) {
+  EMBER_PROFILE_OP("max_pool_scatter", {grad, indices}, flops::movement({grad, indices}, static_cast<double>(numel_of(input_shape))));
   const char* op = "max_pool_scatter";
   check_plane_indices(op, grad, indices, input_shape, plane_dims);
   EMBER_CHECK(grad.sizes() == indices.sizes(), "{}: grad {} and indices {} differ in shape", op, grad.describe(),
@@ -395,6 +400,7 @@ Tensor max_pool_scatter(const Tensor& grad, const Tensor& indices, const Shape& 
 }
 
 Tensor max_pool_gather(const Tensor& x, const Tensor& indices, int64_t plane_dims) {
+  EMBER_PROFILE_OP("max_pool_gather", {x, indices}, flops::movement({x, indices}, flops::numel(indices)));
   const char* op = "max_pool_gather";
   check_defined(op, x, "input");
   check_plane_indices(op, x, indices, x.sizes(), plane_dims);

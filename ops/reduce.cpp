@@ -12,6 +12,7 @@
 #include "engine/factories.h"
 #include "ops/compare.h"
 #include "ops/cpu/reduce.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 #include "ops/index.h"
 #include "ops/sort.h"
@@ -89,6 +90,7 @@ Tensor evenly_distribute_backward(const Tensor& grad, const Tensor& x, const Ten
 
 // ---------------------------------------------------------------- sum, mean
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  EMBER_PROFILE_OP("sum", {x}, flops::reduction(x, dims_in));
   Reduction r = prepare("sum", x, dims_in, keepdim);
   // Sums of bool and integers accumulate in int64, as in PyTorch.
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::i64;
@@ -101,6 +103,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  EMBER_PROFILE_OP("mean", {x}, flops::reduction(x, dims_in));
   check_defined("mean", x, "self");
   EMBER_CHECK(is_floating(x.dtype()), "mean: expected a floating-point tensor, got {}", x.describe());
   const std::vector<int64_t> dims = wrap_dims(dims_in, x.dim(), "mean");
@@ -126,6 +129,7 @@ static Tensor prod_backward_last_dim(const Tensor& grad, const Tensor& x) {
 }
 
 Tensor prod(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  EMBER_PROFILE_OP("prod", {x}, flops::reduction(x, dims_in));
   Reduction r = prepare("prod", x, dims_in, keepdim);
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::i64;
   Tensor out = empty(r.plan.out_sizes, out_dtype);
@@ -154,6 +158,7 @@ Tensor prod(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 
 // ---------------------------------------------------------------- var, std, var_mean
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
+  EMBER_PROFILE_OP("var", {x}, flops::reduction(x, dims_in, 3));
   check_defined("var", x, "self");
   check_floating("var", x);
   Reduction r = prepare("var", x, dims_in, keepdim);
@@ -166,6 +171,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, double correcti
 }
 
 Tensor std(const Tensor& x, const std::vector<int64_t>& dims_in, double correction, bool keepdim) {
+  EMBER_PROFILE_OP("std", {x}, flops::reduction(x, dims_in, 3));
   check_defined("std", x, "self");
   check_floating("std", x);
   Reduction r = prepare("std", x, dims_in, keepdim);
@@ -188,6 +194,7 @@ Tensor std(const Tensor& x, const std::vector<int64_t>& dims_in, double correcti
 
 std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& dims_in, double correction,
                                    bool keepdim) {
+  EMBER_PROFILE_OP("var_mean", {x}, flops::reduction(x, dims_in, 3));
   check_defined("var_mean", x, "self");
   check_floating("var_mean", x);
   Reduction r = prepare("var_mean", x, dims_in, keepdim);
@@ -206,6 +213,7 @@ std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& 
 
 // ---------------------------------------------------------------- max / min over a dim
 static ValuesIndices extreme_along_dim(const char* op, const Tensor& x, int64_t dim_in, bool keepdim, bool is_max) {
+  EMBER_PROFILE_OP(op, {x}, flops::reduction(x, {dim_in}));
   check_defined(op, x, "self");
   const int64_t dim = wrap_dim(dim_in, x.dim(), op);
   Reduction r = prepare(op, x, {dim}, keepdim);
@@ -229,6 +237,7 @@ ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return extreme_a
 // ---------------------------------------------------------------- amax / amin, max() / min()
 static Tensor extreme_over_dims(const char* op, const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim,
                                 bool is_max) {
+  EMBER_PROFILE_OP(op, {x}, flops::reduction(x, dims_in));
   Reduction r = prepare(op, x, dims_in, keepdim);
   check_nonempty(op, x, r);
   Tensor out = empty(r.plan.out_sizes, x.dtype());
@@ -251,6 +260,7 @@ Tensor min(const Tensor& x) { return extreme_over_dims("min", x, {}, false, fals
 
 // ---------------------------------------------------------------- argmax / argmin
 static Tensor arg_extreme(const char* op, const Tensor& x, std::optional<int64_t> dim, bool keepdim, bool is_max) {
+  EMBER_PROFILE_OP(op, {x}, flops::reduction(x, dim ? std::vector<int64_t>{*dim} : std::vector<int64_t>{}));
   check_defined(op, x, "self");
   // No dim: the index into the flattened input (the reduced index of a full reduction is exactly
   // that, see Note [Reduction layout]); keepdim then keeps every dim as size 1.
@@ -267,6 +277,7 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) { retur
 
 // ---------------------------------------------------------------- logsumexp
 Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  EMBER_PROFILE_OP("logsumexp", {x}, flops::reduction(x, dims_in, 3));
   check_defined("logsumexp", x, "self");
   check_floating("logsumexp", x);
   Reduction r = prepare("logsumexp", x, dims_in, keepdim);
@@ -282,6 +293,7 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims_in, bool keep
 
 // ---------------------------------------------------------------- norm
 Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims_in, bool keepdim) {
+  EMBER_PROFILE_OP("norm", {x}, flops::reduction(x, dims_in, 3));
   check_defined("norm", x, "self");
   check_floating("norm", x);
   cpu::NormKind kind;
@@ -324,6 +336,7 @@ Tensor norm(const Tensor& x, const std::string& p, const std::vector<int64_t>& d
 
 // ---------------------------------------------------------------- all, any, count_nonzero
 Tensor all(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  EMBER_PROFILE_OP("all", {x}, flops::reduction(x, dims));
   Reduction r = prepare("all", x, dims, keepdim);
   Tensor out = empty(r.plan.out_sizes, DType::bool_);
   cpu::any_all(r.plan, out, /*is_all=*/true);
@@ -331,6 +344,7 @@ Tensor all(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor any(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  EMBER_PROFILE_OP("any", {x}, flops::reduction(x, dims));
   Reduction r = prepare("any", x, dims, keepdim);
   Tensor out = empty(r.plan.out_sizes, DType::bool_);
   cpu::any_all(r.plan, out, /*is_all=*/false);
@@ -338,6 +352,7 @@ Tensor any(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor count_nonzero(const Tensor& x, const std::vector<int64_t>& dims) {
+  EMBER_PROFILE_OP("count_nonzero", {x}, flops::reduction(x, dims));
   Reduction r = prepare("count_nonzero", x, dims, /*keepdim=*/false);
   Tensor out = empty(r.plan.out_sizes, DType::i64);
   cpu::count_nonzero(r.plan, out);

@@ -17,6 +17,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/shape.h"
+#include "ops/flops.h"
 #include "ops/reduce.h"
 #include "ops/view.h"
 
@@ -66,6 +67,7 @@ Tensor maps_gather(const std::string& op, const Tensor& x, const MapsPtr& maps) 
 // grad_input[maps(i)] += grad[i]: the adjoint of maps_gather, named "<op>_backward". Its own
 // backward is the gather again (the adjoint of the adjoint), so double backward works.
 Tensor maps_adjoint(const std::string& op, const Tensor& grad, const MapsPtr& maps, const Shape& input_shape) {
+  EMBER_PROFILE_OP(op + "_backward", {grad}, flops::movement({grad}, flops::numel_of_shape(input_shape)));
   Tensor out = zeros(input_shape, grad.dtype());
   cpu::scatter_add_by_maps(out, grad.detach(), *maps);
   record_backward(op + "_backward", {grad}, {out}, {}, [op, maps](BackwardContext& ctx) -> TensorList {
@@ -106,6 +108,7 @@ TensorList split_views(const char* op, const Tensor& x, const std::vector<int64_
 }
 
 Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool lower) {
+  EMBER_PROFILE_OP(op, {x}, flops::movement({x}, flops::numel(x)));
   check_input(op, x);
   EMBER_CHECK(x.dim() >= 2, "{}: expects a tensor with at least 2 dims, got {}", op, x.describe());
   Tensor out = empty(x.sizes(), x.dtype());
@@ -120,6 +123,7 @@ Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool lower) {
 
 // ---------------------------------------------------------------- cat / stack
 Tensor cat(const TensorList& tensors, int64_t dim_in) {
+  EMBER_PROFILE_OP("cat", {tensors.empty() ? Tensor() : tensors[0]}, flops::concatenation(tensors));
   EMBER_CHECK(!tensors.empty(), "cat: expects a non-empty list of tensors");
   for (const Tensor& t : tensors) check_input("cat", t);
   const Tensor& first = tensors[0];
@@ -164,6 +168,7 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
 }
 
 Tensor stack(const TensorList& tensors, int64_t dim_in) {
+  EMBER_PROFILE_OP("stack", {tensors.empty() ? Tensor() : tensors[0]}, flops::concatenation(tensors));
   EMBER_CHECK(!tensors.empty(), "stack: expects a non-empty list of tensors");
   for (const Tensor& t : tensors) check_input("stack", t);
   const int64_t dim = wrap_dim(dim_in, tensors[0].dim() + 1, "stack");
@@ -243,6 +248,7 @@ TensorList unbind(const Tensor& x, int64_t dim_in) {
 
 // ---------------------------------------------------------------- pad
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
+  EMBER_PROFILE_OP("pad", {x}, flops::movement({x}, flops::numel(x)));
   check_input("pad", x);
   enum class Border { constant, reflect, replicate, circular };
   Border border = Border::constant;
@@ -306,6 +312,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
 
 // ---------------------------------------------------------------- flip / roll
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims_in) {
+  EMBER_PROFILE_OP("flip", {x}, flops::movement({x}, flops::numel(x)));
   check_input("flip", x);
   cpu::IndexMaps maps = identity_maps(x.sizes());
   if (!dims_in.empty()) {
@@ -320,6 +327,7 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims_in) {
 }
 
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
+  EMBER_PROFILE_OP("roll", {x}, flops::movement({x}, flops::numel(x)));
   check_input("roll", x);
   if (dims.empty()) {
     EMBER_CHECK(shifts.size() == 1, "roll: without dims, exactly one shift is expected, got {}", shape_str(shifts));
@@ -350,6 +358,7 @@ Tensor roll(const Tensor& x, int64_t shift, int64_t dim) {
 
 // ---------------------------------------------------------------- repeat / tile
 Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
+  EMBER_PROFILE_OP("repeat", {x}, {});
   check_input("repeat", x);
   const int64_t n = static_cast<int64_t>(repeats.size());
   EMBER_CHECK(n >= x.dim(), "repeat: {} repeats {} for input {}; need at least one per dim", n,

@@ -6,6 +6,7 @@
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/softmax.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/unary.h"
@@ -26,6 +27,7 @@ cpu::SoftmaxLayout layout_of(const Shape& sizes, int64_t dim) {
 // create_graph the same formula is composed from ops so it can be differentiated again.
 Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, bool create_graph) {
   if (!create_graph) {
+    EMBER_PROFILE_OP(log ? "log_softmax_backward" : "softmax_backward", {grad, y}, flops::same_shape(y, 4, {grad}));
     Tensor grad_in = empty(y.sizes(), y.dtype());
     cpu::softmax_bwd(grad_in, grad.to(y.dtype()).contiguous(), y.contiguous(), layout_of(y.sizes(), dim), log);
     return grad_in;
@@ -35,6 +37,7 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool l
 }
 
 Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim_in, bool log) {
+  EMBER_PROFILE_OP(op, {x}, flops::same_shape(x, 5));
   check_defined(op, x, "self");
   check_cpu(op, {&x});
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point tensor, got {}", op, x.describe());

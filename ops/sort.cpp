@@ -8,6 +8,7 @@
 #include "engine/factories.h"
 #include "ops/compare.h"
 #include "ops/cpu/sort.h"
+#include "ops/flops.h"
 #include "ops/elementwise.h"
 #include "ops/index.h"
 
@@ -18,6 +19,7 @@ namespace {
 // Shared by sort and topk: the first k of the stable sort along dim, and the backward that puts
 // the gradient back where each value came from.
 ValuesIndices sorted_prefix(const char* op, const Tensor& x, int64_t dim, bool descending, int64_t k) {
+  EMBER_PROFILE_OP(op, {x}, flops::same_shape(x, 0));
   Shape out_sizes = x.sizes();
   if (x.dim() > 0) out_sizes[dim] = k;
   ValuesIndices out{empty(out_sizes, x.dtype()), empty(out_sizes, DType::i64)};
@@ -33,6 +35,7 @@ DType scan_dtype(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : 
 // Inclusive sum scan, forwards or from the end. Each direction's backward is the other one:
 // d/dx_i of sum_{j<=i} x_j reaches every output j >= i.
 Tensor cumsum_directed(const Tensor& x, int64_t dim, bool reverse) {
+  EMBER_PROFILE_OP("cumsum", {x}, flops::same_shape(x, 1));
   Tensor out = empty(x.sizes(), scan_dtype(x));
   cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::sum, reverse);
   record_backward("cumsum", {x}, {out}, {}, [dim, reverse](BackwardContext& ctx) -> TensorList {
@@ -103,6 +106,7 @@ static Tensor cumprod_backward(const Tensor& grad, const Tensor& input, const Te
 }
 
 Tensor cumprod(const Tensor& x, int64_t dim_in) {
+  EMBER_PROFILE_OP("cumprod", {x}, flops::same_shape(x, 1));
   check_scan_args("cumprod", x);
   const int64_t dim = wrap_dim(dim_in, x.dim(), "cumprod");
   Tensor out = empty(x.sizes(), scan_dtype(x));

@@ -16,6 +16,7 @@
 #include "ops/cpu/unary.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"
+#include "ops/flops.h"
 
 namespace ember {
 
@@ -23,6 +24,7 @@ namespace {
 
 // Float-result ops: integer inputs convert to float32 first.
 Tensor float_unary(const Tensor& x, cpu::UnaryOp op) {
+  EMBER_PROFILE_OP(cpu::unary_op_name(op), {x}, flops::elementwise({x}));
   const char* name = cpu::unary_op_name(op);
   check_defined(name, x, "self");
   check_cpu(name, {&x});
@@ -34,6 +36,7 @@ Tensor float_unary(const Tensor& x, cpu::UnaryOp op) {
 
 // Dtype-keeping ops: any numeric dtype except bool.
 Tensor keep_dtype_unary(const Tensor& x, cpu::UnaryOp op) {
+  EMBER_PROFILE_OP(cpu::unary_op_name(op), {x}, flops::elementwise({x}));
   const char* name = cpu::unary_op_name(op);
   check_defined(name, x, "self");
   check_cpu(name, {&x});
@@ -54,6 +57,7 @@ void record_zero_grad(const char* name, const Tensor& x, const Tensor& out) {
 // backward (create_graph) is written with ops so it can be differentiated again.
 Tensor output_saving_activation(const char* name, const Tensor& x, cpu::Activation kind,
                                 Tensor (*composite_backward)(const Tensor& grad, const Tensor& out)) {
+  EMBER_PROFILE_OP(name, {x}, flops::same_shape(x, 1));
   check_defined(name, x, "self");
   check_cpu(name, {&x});
   const DType dtype = float_dtype_for(x.dtype());
@@ -63,6 +67,7 @@ Tensor output_saving_activation(const char* name, const Tensor& x, cpu::Activati
     const Tensor& g = ctx.grad(0);
     const Tensor& y = ctx.saved(0);
     if (ctx.create_graph()) return {composite_backward(g, y)};
+    EMBER_PROFILE_OP(std::string(name) + "_backward", {g, y}, flops::same_shape(y, 2, {g}));
     Tensor grad_input = empty(y.sizes(), y.dtype());
     cpu::activation_backward(name, grad_input, g.to(y.dtype()), y, kind, {});
     return {grad_input};
@@ -243,6 +248,7 @@ Tensor trunc(const Tensor& x) {
 
 // ---------------------------------------------------------------- clamp
 Tensor clamp(const Tensor& x, double min_value, double max_value) {
+  EMBER_PROFILE_OP("clamp", {x}, flops::elementwise({x}));
   check_defined("clamp", x, "self");
   check_cpu("clamp", {&x});
   EMBER_CHECK(std::isnan(min_value) || std::isnan(max_value) || min_value <= max_value,
@@ -270,6 +276,7 @@ Tensor clamp_max(const Tensor& x, double max_value) {
 // ---------------------------------------------------------------- classification
 namespace {
 Tensor classify(const char* name, const Tensor& x, cpu::FloatClass which) {
+  EMBER_PROFILE_OP(name, {x}, flops::elementwise({x}));
   check_defined(name, x, "self");
   check_cpu(name, {&x});
   Tensor out = empty(x.sizes(), DType::bool_);

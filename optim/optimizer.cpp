@@ -12,18 +12,24 @@
 #include "engine/factories.h"
 #include "engine/shape.h"
 #include "optim/adabelief.h"
+#include "optim/adafactor.h"
+#include "optim/adabound.h"
 #include "optim/adadelta.h"
 #include "optim/adagrad.h"
 #include "optim/adamax.h"
+#include "optim/adamp.h"
 #include "optim/adamw.h"
 #include "optim/adan.h"
 #include "optim/lamb.h"
 #include "optim/lars.h"
 #include "optim/lion.h"
 #include "optim/nadam.h"
+#include "optim/novograd.h"
 #include "optim/radam.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
+#include "optim/sgdp.h"
+#include "optim/sophia.h"
 
 namespace ember::optim {
 namespace {
@@ -209,9 +215,11 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
     }
     EMBER_CHECK(index < params.size(), "{}: tensor '{}' names parameter {} but there are {}", op, key, index,
                 params.size());
-    EMBER_CHECK(tensor.sizes() == params[index]->sizes(), "{}: tensor '{}' is {} but parameter {} is {}", op, key,
-                tensor.describe(), index, params[index]->describe());
-    slots[index].emplace(key.substr(dot + 1), tensor.to(params[index]->dtype()).clone());
+    const std::string slot_name = key.substr(dot + 1);
+    const Shape expected = slot_shape(*params[index], slot_name);
+    EMBER_CHECK(tensor.sizes() == expected, "{}: tensor '{}' is {} but parameter {} ({}) needs shape {}", op, key,
+                tensor.describe(), index, params[index]->describe(), shape_str(expected));
+    slots[index].emplace(slot_name, tensor.to(params[index]->dtype()).clone());
   }
 
   for (size_t g = 0; g < groups_.size(); ++g) {
@@ -274,6 +282,12 @@ const std::map<std::string, Factory>& registry() {
       {"lars", factory<Lars>()},
       {"adan", factory<Adan>()},
       {"adabelief", factory<AdaBelief>()},
+      {"adabound", factory<AdaBound>()},
+      {"novograd", factory<NovoGrad>()},
+      {"adamp", factory<AdamP>()},
+      {"sgdp", factory<SGDP>()},
+      {"adafactor", factory<AdaFactor>()},
+      {"sophia", factory<Sophia>()},
   };
   return table;
 }

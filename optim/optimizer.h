@@ -76,6 +76,9 @@ class Optimizer {
   // Filled with `fill` (zeros by default) on first use.
   Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0);
   bool has_slot(size_t param_index, const std::string& slot_name) const;
+  // The shape a slot must have in a loaded state: the parameter's, unless an optimizer keeps
+  // smaller statistics (AdaFactor's row/column moments).
+  virtual Shape slot_shape(const Tensor& param, const std::string& slot_name) const { return param.sizes(); }
   // Per-parameter scalars that are state, not options (NAdam's running μ product); `init` on first
   // use. Saved in the state's JSON under "scalar_state".
   double& scalar_slot(size_t param_index, const std::string& slot_name, double init);

@@ -23,6 +23,9 @@ void to_json(nlohmann::json& j, const ScheduleOptions& o) {
        {"final_div_factor", o.final_div_factor},
        {"anneal", o.anneal},
        {"three_phase", o.three_phase},
+       {"cycle_momentum", o.cycle_momentum},
+       {"base_momentum", o.base_momentum},
+       {"max_momentum", o.max_momentum},
        {"warmup", o.warmup},
        {"warmup_steps", o.warmup_steps},
        {"warmup_start_factor", o.warmup_start_factor}};
@@ -42,6 +45,9 @@ void from_json(const nlohmann::json& j, ScheduleOptions& o) {
   o.final_div_factor = j.value("final_div_factor", d.final_div_factor);
   o.anneal = j.value("anneal", d.anneal);
   o.three_phase = j.value("three_phase", d.three_phase);
+  o.cycle_momentum = j.value("cycle_momentum", d.cycle_momentum);
+  o.base_momentum = j.value("base_momentum", d.base_momentum);
+  o.max_momentum = j.value("max_momentum", d.max_momentum);
   o.warmup = j.value("warmup", d.warmup);
   o.warmup_steps = j.value("warmup_steps", d.warmup_steps);
   o.warmup_start_factor = j.value("warmup_start_factor", d.warmup_start_factor);
@@ -81,6 +87,9 @@ Schedule::Schedule(ScheduleOptions options) : options_(std::move(options)) {
     EMBER_CHECK(rise_end > 0.0 && (!o.three_phase || 2.0 * rise_end < static_cast<double>(o.total_steps) - 1.0),
                 "schedule: onecycle with total_steps {} and pct_start {} leaves a phase without steps",
                 o.total_steps, o.pct_start);
+    EMBER_CHECK(!o.cycle_momentum || (o.base_momentum >= 0.0 && o.base_momentum <= o.max_momentum && o.max_momentum < 1.0),
+                "schedule: cycle_momentum needs 0 <= base_momentum <= max_momentum < 1, got {} and {}",
+                o.base_momentum, o.max_momentum);
   }
 }
 
@@ -121,19 +130,32 @@ double Schedule::main_lr(double base_lr, int64_t t) const {
   return base_lr;  // constant
 }
 
-// torch.optim.lr_scheduler.OneCycleLR.get_lr with max_lr = base_lr.
 double Schedule::onecycle_lr(double base_lr, int64_t t) const {
+  const double start_lr = base_lr / options_.div_factor;
+  return onecycle_value(t, start_lr, base_lr, start_lr / options_.final_div_factor);
+}
+
+double Schedule::momentum(int64_t t) const {
+  EMBER_CHECK(cycles_momentum(), "schedule: momentum() asked of a schedule that does not cycle momentum");
+  const ScheduleOptions& o = options_;
+  if (o.warmup != "none" && t < o.warmup_steps) return o.max_momentum;
+  const int64_t u = o.warmup == "none" ? t : t - o.warmup_steps;
+  // Momentum moves opposite to the lr: max → base while the lr rises, back to max as it falls.
+  return onecycle_value(u, o.max_momentum, o.base_momentum, o.max_momentum);
+}
+
+// torch.optim.lr_scheduler.OneCycleLR.get_lr: start → peak over the first phase, then peak → end
+// (three_phase: peak → start, then start → end).
+double Schedule::onecycle_value(int64_t t, double start, double peak, double end) const {
   const ScheduleOptions& o = options_;
   const double total = static_cast<double>(o.total_steps);
-  const double start_lr = base_lr / o.div_factor, final_lr = start_lr / o.final_div_factor;
   struct Phase { double end_step, from, to; };
   std::vector<Phase> phases;
   const double rise_end = o.pct_start * total - 1.0;
   if (o.three_phase) {
-    phases = {{rise_end, start_lr, base_lr}, {2.0 * o.pct_start * total - 2.0, base_lr, start_lr},
-              {total - 1.0, start_lr, final_lr}};
+    phases = {{rise_end, start, peak}, {2.0 * o.pct_start * total - 2.0, peak, start}, {total - 1.0, start, end}};
   } else {
-    phases = {{rise_end, start_lr, base_lr}, {total - 1.0, base_lr, final_lr}};
+    phases = {{rise_end, start, peak}, {total - 1.0, peak, end}};
   }
   const double step = std::min(static_cast<double>(t), total - 1.0);
   double start_step = 0.0;
@@ -146,12 +168,17 @@ double Schedule::onecycle_lr(double base_lr, int64_t t) const {
     }
     start_step = phase.end_step;
   }
-  return final_lr;  // not reached
+  return end;  // not reached
 }
 
 LRScheduler::LRScheduler(Optimizer& optimizer, Schedule schedule, ScheduleUnit unit)
     : optimizer_(optimizer), schedule_(std::move(schedule)), unit_(unit) {
-  for (ParamGroup& group : optimizer_.param_groups()) group.options.emplace("initial_lr", group.get("lr"));
+  for (ParamGroup& group : optimizer_.param_groups()) {
+    group.options.emplace("initial_lr", group.get("lr"));
+    EMBER_CHECK(!schedule_.cycles_momentum() || group.options.count("beta1") || group.options.count("momentum"),
+                "LRScheduler: cycle_momentum needs an optimizer with beta1 or momentum; {} has neither",
+                optimizer_.name());
+  }
   apply();
 }
 
@@ -161,7 +188,10 @@ void LRScheduler::step() {
 }
 
 void LRScheduler::apply() {
-  for (ParamGroup& group : optimizer_.param_groups()) group.options["lr"] = schedule_.lr(group.get("initial_lr"), t_);
+  for (ParamGroup& group : optimizer_.param_groups()) {
+    group.options["lr"] = schedule_.lr(group.get("initial_lr"), t_);
+    if (schedule_.cycles_momentum()) group.options[group.options.count("beta1") ? "beta1" : "momentum"] = schedule_.momentum(t_);
+  }
 }
 
 std::vector<double> LRScheduler::lrs() const {

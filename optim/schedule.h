@@ -11,7 +11,8 @@
 //   polynomial   (total_steps, power, min_lr) lr = min + (base − min)(1 − t/T)^power     PolynomialLR
 //   onecycle     (total_steps, pct_start, div_factor, final_div_factor, anneal, three_phase)
 //                base is the peak lr; starts at base/div_factor, ends at that / final_div_factor  OneCycleLR
-//                (lr only: momentum is not cycled)
+//                cycle_momentum: the group's beta1 (or momentum) goes max → base → max, as torch's
+//                (off by default, unlike torch, so a plain SGD never gains momentum by surprise)
 // Warm-up (linear or cosine, warmup_steps, warmup_start_factor) composes with any kind: for
 // t < W the lr rises from start_factor·base to base; from W on the main schedule runs at t − W
 // (torch's SequentialLR([LinearLR, main], milestones=[W])), so total_steps counts steps after warm-up.
@@ -41,6 +42,9 @@ struct ScheduleOptions {
   double final_div_factor = 1e4;  // onecycle: final lr = start lr / final_div_factor
   std::string anneal = "cos";     // onecycle: cos | linear
   bool three_phase = false;       // onecycle
+  bool cycle_momentum = false;    // onecycle: also drive beta1 / momentum between these two
+  double base_momentum = 0.85;
+  double max_momentum = 0.95;
   std::string warmup = "none";    // none | linear | cosine
   int64_t warmup_steps = 0;
   double warmup_start_factor = 0.0;  // warm-up starts at this fraction of the base lr
@@ -52,18 +56,22 @@ class Schedule {
  public:
   explicit Schedule(ScheduleOptions options);  // checks every field, errors name it
   double lr(double base_lr, int64_t t) const;  // t >= 0
+  bool cycles_momentum() const { return options_.kind == "onecycle" && options_.cycle_momentum; }
+  double momentum(int64_t t) const;            // onecycle with cycle_momentum (during warm-up: max_momentum)
   const ScheduleOptions& options() const { return options_; }
   std::string describe() const;  // "cosine(total_steps=90, min_lr=0) after linear warm-up (5 steps)"
 
  private:
   double main_lr(double base_lr, int64_t t) const;
   double onecycle_lr(double base_lr, int64_t t) const;
+  // OneCycle's phases interpolate between (lr or momentum) values; `at(phase, which end)`.
+  double onecycle_value(int64_t t, double start, double peak, double end) const;
   ScheduleOptions options_;
 };
 
 enum class ScheduleUnit { iteration, epoch };
 
-// Drives an optimizer's group lrs from a Schedule. Construction records each group's base lr as
+// Drives an optimizer's group lrs (and beta1/momentum when the schedule cycles it) from a Schedule. Construction records each group's base lr as
 // "initial_lr" (kept if already there, e.g. after Optimizer::load_state_dict) and sets lr(t = 0).
 // The trainer calls iteration_done() after every optimizer step and epoch_done() after every
 // epoch; only the one matching `unit` advances. step() advances unconditionally.

@@ -148,15 +148,17 @@ def adaptive_fixtures():
     ])
 
 
-def schedule_lrs(make, base_lrs, steps):
+def schedule_lrs(make, base_lrs, steps, key="lr"):
+    """Every group's `key` ("lr" or "momentum") at t = 0 and after each scheduler.step()."""
     params = [torch.zeros(1, requires_grad=True) for _ in base_lrs]
-    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, base_lrs)], lr=base_lrs[0])
+    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, base_lrs)], lr=base_lrs[0],
+                          momentum=0.9)
     sched = make(opt)
-    out = [[g["lr"] for g in opt.param_groups]]
+    out = [[g[key] for g in opt.param_groups]]
     for _ in range(steps - 1):
         opt.step()
         sched.step()
-        out.append([g["lr"] for g in opt.param_groups])
+        out.append([g[key] for g in opt.param_groups])
     return out
 
 
@@ -167,6 +169,8 @@ def schedule_fixtures():
 
     def add(name, options, make, steps=20):
         cases.append({"name": name, "options": options, "base_lrs": base, "lrs": schedule_lrs(make, base, steps)})
+        if options.get("cycle_momentum"):
+            cases[-1]["momentums"] = schedule_lrs(make, base, steps, "momentum")
 
     add("step", {"kind": "step", "step_size": 3, "gamma": 0.5}, lambda o: S.StepLR(o, step_size=3, gamma=0.5))
     add("multistep", {"kind": "multistep", "milestones": [2, 5, 11], "gamma": 0.3},
@@ -183,6 +187,9 @@ def schedule_fixtures():
         lambda o: S.OneCycleLR(o, max_lr=base, total_steps=20, pct_start=0.25, div_factor=10.0,
                                final_div_factor=100.0, anneal_strategy="linear", three_phase=True,
                                cycle_momentum=False))
+    add("onecycle_cycle_momentum", {"kind": "onecycle", "total_steps": 20, "pct_start": 0.4, "cycle_momentum": True,
+                                    "base_momentum": 0.8, "max_momentum": 0.95},
+        lambda o: S.OneCycleLR(o, max_lr=base, total_steps=20, pct_start=0.4, base_momentum=0.8, max_momentum=0.95))
     add("linear_warmup_cosine", {"kind": "cosine", "total_steps": 15, "min_lr": 0.001, "warmup": "linear",
                                  "warmup_steps": 5, "warmup_start_factor": 0.1},
         lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=5),

@@ -7,7 +7,7 @@ packages=(
   g++ meson ninja-build pkg-config python3
   libfmt-dev libcli11-dev catch2 libbenchmark-dev nlohmann-json3-dev
   libopenblas-dev zlib1g-dev libfftw3-dev libopenmpi-dev openmpi-bin
-  dataset-fashion-mnist
+  dataset-fashion-mnist graphviz
 )
 
 missing=()

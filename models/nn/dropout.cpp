@@ -45,6 +45,8 @@ Tensor LayerScale::forward(const Tensor& x) {
   return x * gamma;
 }
 
-std::string LayerScale::extra_repr() const { return fmt::format("dim={}, channels_first={}", dim, channels_first); }
+std::string LayerScale::extra_repr() const {
+  return fmt::format("dim={}, channels_first={}", dim, repr_bool(channels_first));
+}
 
 }  // namespace ember::nn

@@ -30,7 +30,7 @@ Tensor Linear::forward(const Tensor& x) {
 }
 
 std::string Linear::extra_repr() const {
-  return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features, bias.defined());
+  return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features, repr_bool(bias.defined()));
 }
 
 Flatten::Flatten(int64_t start_dim_, int64_t end_dim_) : Module("Flatten"), start_dim(start_dim_), end_dim(end_dim_) {}

@@ -47,6 +47,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // "in_features=784, out_features=256, bias=true": shown by print() and summary().
   virtual std::string extra_repr() const { return ""; }
 
+  // A parameter shared by several modules is listed once, under its first name (PyTorch's
+  // remove_duplicate=True), so an optimizer steps it once; state_dict() keeps every name.
   NamedTensors named_parameters(bool recurse = true) const;
   std::vector<Tensor> parameters(bool recurse = true) const;
   NamedTensors named_buffers(bool recurse = true) const;  // persistent and not
@@ -72,7 +74,9 @@ class Module : public std::enable_shared_from_this<Module> {
   // of the module must be present and no extra key may appear. Errors list every missing,
   // unexpected and mis-shaped key, with shapes, in one message.
   void load_state_dict(const TensorMap& state, bool strict = true);
-  void to(DType dtype);   // floating parameters and buffers only (as PyTorch's Module.to(dtype))
+  // Floating parameters and buffers only (as PyTorch's Module.to(dtype)); accumulated gradients
+  // follow. Tensors keep their identity (Note [Module registration]).
+  void to(DType dtype);
   void to(Device device);
   void zero_grad(bool set_to_none = true);
   // Calls fn on every module, children first (as PyTorch's Module.apply): used for init.
@@ -81,6 +85,7 @@ class Module : public std::enable_shared_from_this<Module> {
 
   // ---- hooks ----
   using ForwardHook = std::function<void(Module&, const Tensor& input, const Tensor& output)>;
+  // Hooks run after forward, in registration order; a hook may remove itself while running.
   size_t register_forward_hook(ForwardHook hook);
   void remove_forward_hook(size_t handle);
 
@@ -130,6 +135,9 @@ ModuleCallObserver* module_call_observer();
 // autograd flags (PyTorch's `param.data = src`). dst shares src's storage afterwards (pass a clone to
 // decouple). Used by to(); weight averaging copies values with copy_ instead.
 void set_data(const Tensor& dst, const Tensor& src);
+
+// "True" / "False": extra_repr() spells booleans as PyTorch prints them.
+inline const char* repr_bool(bool value) { return value ? "True" : "False"; }
 
 // A multi-line tree like PyTorch's print(model): "(conv1): Conv2d(3, 64, kernel_size=3, ...)".
 std::string to_string(const Module& module);

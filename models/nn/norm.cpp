@@ -37,10 +37,12 @@ void check_trailing(const char* type, const Tensor& x, const Shape& normalized_s
 // ---- BatchNorm ----
 
 BatchNorm::BatchNorm(const char* type_name, int64_t expected_dim_min, int64_t expected_dim_max, int64_t num_features_,
-                     double eps_, double momentum_, bool affine_, bool track_running_stats_)
+                     double eps_, std::optional<double> momentum_, bool affine_, bool track_running_stats_)
     : Module(type_name), num_features(num_features_), eps(eps_), momentum(momentum_), affine(affine_),
       track_running_stats(track_running_stats_), dim_min_(expected_dim_min), dim_max_(expected_dim_max) {
   EMBER_CHECK(num_features > 0, "{}: num_features must be positive, got {}", type_name, num_features);
+  EMBER_CHECK(!momentum || (*momentum >= 0.0 && *momentum <= 1.0), "{}: momentum must be in [0, 1] or none, got {}",
+              type_name, momentum.value_or(0.0));
   if (affine) {
     weight = register_parameter("weight", empty({num_features}));
     bias = register_parameter("bias", empty({num_features}));
@@ -83,17 +85,20 @@ Tensor BatchNorm::forward(const Tensor& x) {
                 type_name(), x.describe());
   }
   const bool update = is_training() && track_running_stats;
+  double factor = momentum.value_or(0.0);
   if (update) {
     NoGradGuard no_grad;
     num_batches_tracked.add_(1.0);
+    if (!momentum) factor = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
   }
   // running_mean / running_var are undefined without track_running_stats: nothing to update.
-  return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, momentum, eps);
+  return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, factor, eps);
 }
 
 std::string BatchNorm::extra_repr() const {
-  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps, momentum,
-                     affine, track_running_stats);
+  return fmt::format("{}, eps={}, momentum={}, affine={}, track_running_stats={}", num_features, eps,
+                     momentum ? fmt::format("{}", *momentum) : std::string("None"),
+                     repr_bool(affine), repr_bool(track_running_stats));
 }
 
 // ---- LayerNorm ----
@@ -115,7 +120,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
 
 std::string LayerNorm::extra_repr() const {
   return fmt::format("({},), eps={}, elementwise_affine={}", fmt::join(normalized_shape, ", "), eps,
-                     weight.defined());
+                     repr_bool(weight.defined()));
 }
 
 // ---- LayerNorm2d ----
@@ -282,7 +287,9 @@ Tensor layer_norm_channels_first(const Tensor& x, const Tensor& weight, const Te
                   [N, C, P, eps](BackwardContext& ctx) -> TensorList {
                     const Tensor& saved_x = ctx.saved(0);
                     const Tensor& saved_w = ctx.saved(1);
-                    if (ctx.create_graph()) return channels_first_grads_composed(ctx.grad(0), saved_x, saved_w, eps, ctx);
+                    if (ctx.create_graph()) {
+                      return channels_first_grads_composed(ctx.grad(0), saved_x, saved_w, eps, ctx);
+                    }
                     Tensor g = ctx.grad(0).contiguous();
                     Tensor in = saved_x.detach().contiguous(), w_c = saved_w.detach().contiguous();
                     const DType dtype = in.dtype();
@@ -335,7 +342,7 @@ Tensor GroupNorm::forward(const Tensor& x) {
 }
 
 std::string GroupNorm::extra_repr() const {
-  return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, weight.defined());
+  return fmt::format("{}, {}, eps={}, affine={}", num_groups, num_channels, eps, repr_bool(weight.defined()));
 }
 
 // ---- RMSNorm ----
@@ -354,7 +361,7 @@ Tensor RMSNorm::forward(const Tensor& x) {
 
 std::string RMSNorm::extra_repr() const {
   return fmt::format("({},), eps={}, elementwise_affine={}", fmt::join(normalized_shape, ", "), eps,
-                     weight.defined());
+                     repr_bool(weight.defined()));
 }
 
 }  // namespace ember::nn

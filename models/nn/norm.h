@@ -2,22 +2,26 @@
 // Buffers follow PyTorch's names (running_mean, running_var, num_batches_tracked) so state_dicts
 // match torchvision/timm keys.
 #pragma once
+#include <optional>
+
 #include "models/nn/module.h"
 
 namespace ember::nn {
 
 // BatchNorm over (N, C) / (N, C, L) (1d) or (N, C, H, W) (2d). momentum as PyTorch (new-stat weight);
+// std::nullopt (PyTorch's momentum=None) keeps a cumulative average: factor 1 / num_batches_tracked.
 // eval mode uses the running statistics. track_running_stats=false always uses batch statistics.
 class BatchNorm : public Module {
  public:
   BatchNorm(const char* type_name, int64_t expected_dim_min, int64_t expected_dim_max, int64_t num_features,
-            double eps, double momentum, bool affine, bool track_running_stats);
+            double eps, std::optional<double> momentum, bool affine, bool track_running_stats);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   void reset_parameters();
   void reset_running_stats();
   int64_t num_features;
-  double eps, momentum;
+  double eps;
+  std::optional<double> momentum;
   bool affine, track_running_stats;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;  // num_batches_tracked: int64 0-d
 
@@ -27,14 +31,16 @@ class BatchNorm : public Module {
 
 class BatchNorm1d : public BatchNorm {
  public:
-  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, std::optional<double> momentum = 0.1,
+                       bool affine = true,
                        bool track_running_stats = true)
       : BatchNorm("BatchNorm1d", 2, 3, num_features, eps, momentum, affine, track_running_stats) {}
 };
 
 class BatchNorm2d : public BatchNorm {
  public:
-  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+  explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, std::optional<double> momentum = 0.1,
+                       bool affine = true,
                        bool track_running_stats = true)
       : BatchNorm("BatchNorm2d", 4, 4, num_features, eps, momentum, affine, track_running_stats) {}
 };

@@ -50,8 +50,17 @@ std::string summary(Module& model, const Shape& input_shape, int max_depth, DTyp
   auto modules = model.named_modules();
   std::vector<Row> rows;
   std::map<const Module*, size_t> row_of;
+  // torchinfo's "forward/backward pass size": every leaf module's outputs, once for the values and
+  // once for their gradients, summed over every call.
+  double activation_bytes = 0.0;
   HookScope scope{{}, model, model.is_training()};
   for (auto& [name, module] : modules) {
+    if (module->named_children().empty()) {
+      scope.hooks.emplace_back(module, module->register_forward_hook([&activation_bytes](Module&, const Tensor&,
+                                                                                          const Tensor& out) {
+        if (out.defined()) activation_bytes += 2.0 * static_cast<double>(out.numel() * out.element_size());
+      }));
+    }
     const int depth = name.empty() ? 0 : 1 + static_cast<int>(std::count(name.begin(), name.end(), '.'));
     if (depth > max_depth) continue;
     Row row;
@@ -100,7 +109,11 @@ std::string summary(Module& model, const Shape& input_shape, int max_depth, DTyp
   s += fmt::format("Total params: {}\nTrainable params: {}\nNon-trainable params: {}\n", with_commas(total),
                    with_commas(trainable), with_commas(total - trainable));
   s += thin + "\n";
-  s += fmt::format("Input size: {}\nParams size (MB): {:.2f}\n", shape_str(input_shape), bytes / 1e6);
+  const double input_bytes = static_cast<double>(numel_of(input_shape)) * static_cast<double>(itemsize(dtype));
+  s += fmt::format("Input size (MB): {:.2f} ({})\nForward/backward pass size (MB): {:.2f}\nParams size (MB): {:.2f}\n"
+                   "Estimated Total Size (MB): {:.2f}\n",
+                   input_bytes / 1e6, shape_str(input_shape), activation_bytes / 1e6, bytes / 1e6,
+                   (input_bytes + activation_bytes + bytes) / 1e6);
   s += rule + "\n";
   return s;
 }

@@ -147,7 +147,8 @@ TEST_CASE("state_dict round trip through safetensors bytes gives identical outpu
     REQUIRE(values(eval_forward(*fresh, x)) == values(expected));  // bit for bit
     // Loading into another architecture names the mismatching keys.
     if (family.name == "mlp") {
-      REQUIRE_THROWS_OP(families()[1].build()->load_state_dict(load_safetensors_from_bytes(std::span<const uint8_t>(bytes))),
+      nn::ModulePtr other = families()[1].build();
+      REQUIRE_THROWS_OP(other->load_state_dict(load_safetensors_from_bytes(std::span<const uint8_t>(bytes))),
                         "1.weight");
     }
   }
@@ -219,10 +220,10 @@ TEST_CASE("Stochastic depth rises linearly over the blocks", "[models][vit][conv
     REQUIRE(block->drop_path1->drop_prob == Approx(0.05 * i));
   }
   ConvNeXt convnext(ConvNeXtConfig{.depths = {1, 2}, .dims = {4, 8}, .drop_path_rate = 0.4});
-  auto last = std::dynamic_pointer_cast<ConvNeXtBlock>((*std::dynamic_pointer_cast<nn::Sequential>((*convnext.stages)[1]))[1]);
-  REQUIRE(last->drop_path->drop_prob == Approx(0.4));
-  auto middle = std::dynamic_pointer_cast<ConvNeXtBlock>((*std::dynamic_pointer_cast<nn::Sequential>((*convnext.stages)[1]))[0]);
-  REQUIRE(middle->drop_path->drop_prob == Approx(0.2));
+  // Three blocks over two stages: 0, 0.2, 0.4.
+  auto stage = std::dynamic_pointer_cast<nn::Sequential>((*convnext.stages)[1]);
+  REQUIRE(std::dynamic_pointer_cast<ConvNeXtBlock>((*stage)[0])->drop_path->drop_prob == Approx(0.2));
+  REQUIRE(std::dynamic_pointer_cast<ConvNeXtBlock>((*stage)[1])->drop_path->drop_prob == Approx(0.4));
 }
 
 TEST_CASE("ViT attention equals softmax(q k^T / sqrt(d)) v per head, composed of plain ops", "[models][vit]") {

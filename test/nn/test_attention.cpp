@@ -174,7 +174,8 @@ TEST_CASE("MultiheadAttention: default init, dropout on the weights, gradcheck, 
   REQUIRE(gradcheck([&](const TensorList& in) { return TensorList{small->forward(in[0], in[1], in[1], {}, pad)}; },
                     inputs));
 
-  REQUIRE_THROWS_OP(nn::MultiheadAttention(10, 3), "MultiheadAttention: embed_dim (10) must be divisible by num_heads (3)");
+  REQUIRE_THROWS_OP(nn::MultiheadAttention(10, 3),
+                    "MultiheadAttention: embed_dim (10) must be divisible by num_heads (3)");
   REQUIRE_THROWS_OP(mha->forward(zeros({B, L, 5}, DType::f64), k, v), "MultiheadAttention: embed_dim is 4");
   REQUIRE_THROWS_OP(mha->forward(x, k, wave({B, 3, E}, 0.0)), "source lengths must agree");
   REQUIRE_THROWS_OP(mha->forward(x, k, v, zeros({L, L}, DType::bool_)), "2-D attn_mask must be (L, S) = (3, 4)");
@@ -229,6 +230,7 @@ TEST_CASE("PatchEmbed: tokens from a stride-p conv named proj", "[nn][attention]
     }
   }
   REQUIRE(all_close(tokens, expected, 1e-4, 1e-5));
-  REQUIRE_THROWS_OP(embed(zeros({2, 3, 32, 32})), "PatchEmbed: expected input (N, 3, 16, 16), got float32[2, 3, 32, 32]");
+  REQUIRE_THROWS_OP(embed(zeros({2, 3, 32, 32})),
+                    "PatchEmbed: expected input (N, 3, 16, 16), got float32[2, 3, 32, 32]");
   REQUIRE_THROWS_OP(nn::PatchEmbed(18, 4, 3, 8), "PatchEmbed: image_size (18) must be a positive multiple");
 }

@@ -74,7 +74,7 @@ TEST_CASE("Linear: values, default init range, bias=false, bad input", "[nn][lay
   nn::Linear no_bias(5, 3, false);
   REQUIRE_FALSE(no_bias.bias.defined());
   REQUIRE(no_bias.state_dict().size() == 1);
-  REQUIRE(no_bias.extra_repr() == "in_features=5, out_features=3, bias=false");
+  REQUIRE(no_bias.extra_repr() == "in_features=5, out_features=3, bias=False");
   REQUIRE_THROWS_OP(fc(zeros({2, 4})), "Linear: expected input (*, 5)");
   REQUIRE_THROWS_OP(fc(zeros({2, 4})), "float32[2, 4]");
 }
@@ -162,6 +162,19 @@ TEST_CASE("BatchNorm2d: buffers as PyTorch, running stats after 2 steps, eval us
   REQUIRE(all_close(plain(x), batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true), 1e-5, 1e-5));
   nn::BatchNorm1d bn1(4);
   REQUIRE(bn1(wave({5, 4, 3}, 0.1, DType::f32)).sizes() == Shape{5, 4, 3});
+  REQUIRE(bn1.extra_repr() == "4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True");
+  REQUIRE_THROWS_OP(nn::BatchNorm2d(4, 1e-5, 1.5), "BatchNorm2d: momentum must be in [0, 1]");
+
+  // momentum = none: a cumulative average. /usr/bin/python3 (torch 1.13): BatchNorm1d(3,
+  // momentum=None).double() after three training batches sin(0.37 * arange(24) + s).reshape(4, 3, 2),
+  // s = 0, 1, 2.
+  nn::BatchNorm1d average(3, 1e-5, std::nullopt);
+  average.to(DType::f64);
+  for (double shift : {0.0, 1.0, 2.0}) average(wave({4, 3, 2}, shift));
+  REQUIRE(all_close(average.running_mean, {0.17969705432438246, 0.15693330590679894, 0.0520835701349441}, 1e-10,
+                    1e-12));
+  REQUIRE(all_close(average.running_var, {0.5339442201944936, 0.5327514580391552, 0.5293402713766935}, 1e-10, 1e-12));
+  REQUIRE(average.extra_repr() == "3, eps=1e-05, momentum=None, affine=True, track_running_stats=True");
 }
 
 TEST_CASE("activations by name match the ops; unknown names list the known ones", "[nn][layers]") {

@@ -3,6 +3,7 @@
 // Twins: models/nn/module.cpp, container.cpp, summary.cpp.
 #include "helpers.h"
 #include "models/nn/nn.h"
+#include "optim/sgd.h"
 
 using namespace ember;
 using namespace ember::test;
@@ -138,6 +139,19 @@ TEST_CASE("to(f64) keeps identity, so an optimizer holding a parameter sees the 
   REQUIRE_THROWS_OP(net.to(DType::i64), "Net.to: modules convert to floating dtypes only");
 }
 
+TEST_CASE("an SGD built before to(f64) steps the converted parameters", "[nn][module]") {
+  manual_seed(12);
+  nn::Linear fc(3, 2);
+  optim::SGD sgd({optim::ParamGroup{fc.parameters(), {}, ""}}, {{"lr", 0.5}});
+  fc.to(DType::f64);
+  const std::vector<double> before = values(fc.weight);
+  Tensor x = ones({1, 3}, DType::f64);
+  sum(fc(x)).backward();  // d/dW of sum(W x + b) = 1 everywhere
+  sgd.step();
+  REQUIRE(fc.weight.dtype() == DType::f64);
+  for (size_t i = 0; i < before.size(); ++i) REQUIRE(values(fc.weight)[i] == Approx(before[i] - 0.5));
+}
+
 TEST_CASE("train/eval recurse; apply visits children first; requires_grad_ and num_parameters", "[nn][module]") {
   Net net;
   net.eval();
@@ -221,8 +235,8 @@ TEST_CASE("Sequential / ModuleList name children 0, 1, ... and chain forward", "
   REQUIRE(list.num_parameters() == 4 * 5 + 5 + 5 * 2 + 2);
   REQUIRE_THROWS_OP(list(x), "ModuleList.forward");
   REQUIRE(nn::to_string(seq) ==
-          "Sequential(\n  (0): Linear(in_features=4, out_features=5, bias=true)\n  (1): ReLU()\n"
-          "  (2): Linear(in_features=5, out_features=2, bias=true)\n)");
+          "Sequential(\n  (0): Linear(in_features=4, out_features=5, bias=True)\n  (1): ReLU()\n"
+          "  (2): Linear(in_features=5, out_features=2, bias=True)\n)");
 }
 
 TEST_CASE("summary: one row per module with output shapes and parameter totals", "[nn][module][summary]") {
@@ -250,4 +264,15 @@ TEST_CASE("summary: one row per module with output shapes and parameter totals",
   // A bad input shape surfaces the layer's error, and the hooks are still removed.
   REQUIRE_THROWS_OP(nn::summary(net, {2, 5}), "Linear: expected input (*, 4)");
   REQUIRE(nn::summary(net, {2, 4}) == s);
+
+  // Sizes: input 250x1000 f32 = 1 MB; output 1 MB, counted twice (values and gradients) = 2 MB;
+  // parameters 1,001,000 x 4 bytes = 4.004 MB.
+  nn::Sequential big{std::make_shared<nn::Linear>(1000, 1000)};
+  const std::string sizes = nn::summary(big, {250, 1000});
+  INFO(sizes);
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Total params: 1,001,000"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Input size (MB): 1.00 ([250, 1000])"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Forward/backward pass size (MB): 2.00"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Params size (MB): 4.00"));
+  REQUIRE_THAT(sizes, Catch::Matchers::Contains("Estimated Total Size (MB): 7.00"));
 }

@@ -45,6 +45,11 @@ TEST_CASE("schedule: every kind matches torch.optim.lr_scheduler for 20 steps, t
       for (size_t t = 0; t < expected.size(); ++t) {
         INFO("step " << t);
         CHECK(all_close(scheduler.lrs(), expected[t].get<std::vector<double>>(), 1e-9, 1e-15));
+        if (c.contains("momentums")) {  // OneCycle's cycle_momentum drives SGD's momentum
+          std::vector<double> momentum;
+          for (const auto& group : g.opt->param_groups()) momentum.push_back(group.get("momentum"));
+          CHECK(all_close(momentum, c["momentums"][t].get<std::vector<double>>(), 1e-9, 1e-15));
+        }
         scheduler.step();
       }
     }
@@ -153,6 +158,10 @@ TEST_CASE("schedule: bad options name the field", "[optim][schedule][errors]") {
   REQUIRE_THROWS_OP(make([](auto& o) { o.kind = "onecycle", o.total_steps = 3; }), "leaves a phase without steps");
   REQUIRE_THROWS_OP(make([](auto& o) { o.kind = "onecycle", o.total_steps = 10, o.anneal = "exp"; }),
                     "anneal must be cos or linear");
+  REQUIRE_THROWS_OP(make([](auto& o) {
+                      o.kind = "onecycle", o.total_steps = 10, o.cycle_momentum = true, o.max_momentum = 1.2;
+                    }),
+                    "cycle_momentum needs 0 <= base_momentum <= max_momentum < 1");
 }
 
 namespace {

@@ -230,8 +230,36 @@ TEST_CASE("optimizer: load_state_dict rejects another optimizer or another layou
   REQUIRE_THROWS_OP(other_shape.load_state_dict(bad), "load_state_dict");
   optim::SGD same({optim::ParamGroup{{a, b}, {}, ""}}, {{"lr", 0.5}});
   REQUIRE_THROWS_OP(same.load_state_dict(bad), "names parameter 7 but there are 2");
+  optim::OptimizerState misshapen = state;
+  misshapen.tensors["state.1.momentum_buffer"] = zeros({3, 2}, DType::f64);
+  REQUIRE_THROWS_OP(same.load_state_dict(misshapen), "needs shape [2, 3]");
   CHECK(same.lr() == 0.5);  // a failed load changes nothing
   same.load_state_dict(state);
   CHECK(same.lr() == 0.1);
   CHECK(same.step_count(1) == 1);
+}
+
+TEST_CASE("adamw: the threaded fused loop equals a naive per-element loop on a large parameter", "[optim][adam]") {
+  // 100003 elements (> 2 · kParallelGrain, odd): the parallel path, with a ragged last chunk.
+  const int64_t n = 100003;
+  std::vector<double> w0(n), g(n);
+  for (int64_t i = 0; i < n; ++i) {
+    w0[i] = std::sin(0.001 * static_cast<double>(i));
+    g[i] = std::cos(0.0007 * static_cast<double>(i)) - 0.3;
+  }
+  Tensor w = from_vector(w0, {n}, TensorOptions(DType::f64).requires_grad(true));
+  optim::AdamW opt(one_group(w), {{"lr", 0.01}, {"weight_decay", 0.1}, {"amsgrad", 1}});
+  std::vector<double> ref = w0, m(n, 0.0), v(n, 0.0), vmax(n, 0.0);
+  for (int t = 1; t <= 2; ++t) {
+    w.set_grad(from_vector(g, {n}));
+    opt.step();
+    for (int64_t i = 0; i < n; ++i) {
+      ref[i] *= 1.0 - 0.01 * 0.1;
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+      vmax[i] = std::max(vmax[i], v[i]);
+      ref[i] -= 0.01 / (1.0 - std::pow(0.9, t)) * m[i] / (std::sqrt(vmax[i]) / std::sqrt(1.0 - std::pow(0.999, t)) + 1e-8);
+    }
+  }
+  CHECK(all_close(w, ref, 1e-12, 1e-14));
 }
