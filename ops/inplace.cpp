@@ -110,7 +110,8 @@ bool direct_inplace_ok(const Tensor& self, const Tensor& other) {
 
 // Runs `kernel` (which writes self) and bumps self's version, as every in-place op does.
 template <class Kernel>
-Tensor& write_direct(Tensor& self, Kernel kernel) {
+Tensor& write_direct(Tensor& self, const char* op, Kernel kernel) {
+  EMBER_PROFILE_OP(op, {self}, flops::movement({self}, flops::numel(self)));
   kernel();
   self.bump_version();
   return self;
@@ -125,30 +126,32 @@ Tensor scalar_like(const Tensor& self, double value) {
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  if (direct_inplace_ok(*this, other)) return write_direct(*this, [&] { cpu::add(*this, *this, other, alpha); });
+  if (direct_inplace_ok(*this, other))
+    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, other, alpha); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other, alpha); }, {other});
 }
 Tensor& Tensor::add_(double other) {
   if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
-    return write_direct(*this, [&] { cpu::add(*this, *this, b, 1.0); });
+    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, b, 1.0); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
-  if (direct_inplace_ok(*this, other)) return write_direct(*this, [&] { cpu::add(*this, *this, other, -alpha); });
+  if (direct_inplace_ok(*this, other))
+    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, other, -alpha); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other, alpha); }, {other});
 }
 Tensor& Tensor::sub_(double other) {
   if (const Tensor b = scalar_like(*this, -other); direct_inplace_ok(*this, b))
-    return write_direct(*this, [&] { cpu::add(*this, *this, b, 1.0); });
+    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, b, 1.0); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-  if (direct_inplace_ok(*this, other)) return write_direct(*this, [&] { cpu::mul(*this, *this, other); });
+  if (direct_inplace_ok(*this, other)) return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, other); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); }, {other});
 }
 Tensor& Tensor::mul_(double other) {
   if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
-    return write_direct(*this, [&] { cpu::mul(*this, *this, b); });
+    return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, b); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); });
 }
 Tensor& Tensor::div_(const Tensor& other) {
