@@ -57,8 +57,13 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   // A gradient nobody else holds (its handle and its storage have one owner each, and it has no
   // history) can become .grad as it is; anything shared is cloned, so .grad never aliases a tensor
   // used elsewhere and an in-place zero_grad is safe. PyTorch steals the buffer the same way.
+  // A contiguous view spanning its whole storage from the start (linear's weight gradient arrives
+  // as the transpose of a transposed product) owns that memory just as well.
+  const bool whole_storage = incoming.storage() && incoming.offset() == 0 &&
+                             static_cast<size_t>(incoming.numel()) * incoming.element_size() ==
+                                 incoming.storage()->nbytes();
   const bool sole_owner = !create_graph && incoming.impl_ptr().use_count() == 1 &&
-                          incoming.storage().use_count() == 1 && !incoming.impl().is_view &&
+                          incoming.storage().use_count() == 1 && (!incoming.impl().is_view || whole_storage) &&
                           incoming.is_contiguous() && !incoming.requires_grad();
   if (!create_graph && !sole_owner) incoming = incoming.detach();
   if (!meta.grad.defined()) {

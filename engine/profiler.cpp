@@ -349,7 +349,7 @@ Profiler::~Profiler() { stop(); }
 
 void Profiler::stop() {
   if (!recording_) return;
-  events_ = snapshot();
+  events_ = recorded();
   peak_bytes_ = std::max(start_peak_, static_cast<int64_t>(cpu_peak_bytes_allocated()));
   stop_ns_ = profiler::now_ns();
   auto& rec = profiler::recorder();
@@ -363,8 +363,13 @@ void Profiler::stop() {
   }
 }
 
-std::vector<Event> Profiler::snapshot() const {
+const std::vector<Event>& Profiler::view(std::vector<Event>& scratch) const {
   if (!recording_) return events_;
+  scratch = recorded();
+  return scratch;
+}
+
+std::vector<Event> Profiler::recorded() const {
   auto& rec = profiler::recorder();
   std::lock_guard lock(rec.mutex);
   std::vector<Event> out;
@@ -373,7 +378,10 @@ std::vector<Event> Profiler::snapshot() const {
   return out;
 }
 
-std::vector<Event> Profiler::events() const { return snapshot(); }
+std::vector<Event> Profiler::events() const {
+  std::vector<Event> scratch;
+  return view(scratch);
+}
 
 profiler::Ceilings Profiler::ceilings() const {
   if (ceilings_) return *ceilings_;
@@ -382,7 +390,8 @@ profiler::Ceilings Profiler::ceilings() const {
 
 std::vector<ProfileRow> Profiler::rows(ProfileGrouping grouping) const {
   std::map<std::pair<std::string, std::string>, ProfileRow> by_key;
-  for (const Event& e : snapshot()) {
+  std::vector<Event> scratch;
+  for (const Event& e : view(scratch)) {
     if (e.kind != RangeKind::op) continue;
     const std::string inputs = grouping == ProfileGrouping::op_and_shapes ? e.input_description() : "";
     ProfileRow& row = by_key[{e.name, inputs}];
@@ -404,7 +413,8 @@ std::vector<ProfileRow> Profiler::rows(ProfileGrouping grouping) const {
 
 ProfileTotals Profiler::totals() const {
   ProfileTotals t;
-  for (const Event& e : snapshot()) {
+  std::vector<Event> scratch;
+  for (const Event& e : view(scratch)) {
     if (e.kind != RangeKind::op) continue;
     t.op_calls++;
     t.backward_op_calls += e.backward;
@@ -501,7 +511,8 @@ std::string Profiler::csv(ProfileGrouping grouping) const {
 
 std::string Profiler::chrome_trace() const {
   using nlohmann::json;
-  const auto evs = snapshot();
+  std::vector<Event> scratch;
+  const auto& evs = view(scratch);
   json trace = json::array();
   std::map<uint32_t, bool> threads;
   for (const Event& e : evs) {
@@ -546,7 +557,8 @@ std::string Profiler::summary() const {
   const profiler::Ceilings c = ceilings();
   int64_t backward_ns = 0, compute_bound_ns = 0, top_level_ns = 0;
   const double ridge = c.gbytes_per_s > 0 ? c.gflops / c.gbytes_per_s : 0;  // flop per byte
-  for (const Event& e : snapshot()) {
+  std::vector<Event> scratch;
+  for (const Event& e : view(scratch)) {
     if (e.kind != RangeKind::op) continue;
     if (e.backward) backward_ns += e.self_ns;
     if (!e.inside_op) top_level_ns += e.duration_ns();

@@ -176,7 +176,9 @@ class Profiler {
   void write_files(const std::string& dir, const std::string& prefix = "ember_profile") const;
 
  private:
-  std::vector<profiler::Event> snapshot() const;
+  std::vector<profiler::Event> recorded() const;  // copied out of the recorder (while recording)
+  // The events without a copy once stopped; while recording, a copy kept in `scratch`.
+  const std::vector<profiler::Event>& view(std::vector<profiler::Event>& scratch) const;
   ProfilerOptions options_;
   bool recording_ = false;
   size_t first_event_ = 0;

@@ -71,6 +71,8 @@ ConvNeXt::ConvNeXt(const ConvNeXtConfig& cfg) : Module("ConvNeXt"), config(cfg) 
 }
 
 Tensor ConvNeXt::forward_features(const Tensor& x) {
+  // The stem's patch, then a 2x2 stride-2 conv per later stage.
+  check_image_batch("ConvNeXt", x, config.stem_patch << (config.dims.size() - 1));
   Tensor out = x;  // (N, C, H, W)
   for (size_t i = 0; i < stages->size(); ++i) out = (*(*stages)[i])((*(*downsample_layers)[i])(out));
   return (*norm)(mean(out, {-2, -1}));  // global average pool, then LayerNorm: (N, C_last)

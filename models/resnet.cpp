@@ -115,7 +115,7 @@ ResNet::ResNet(const ResNetConfig& cfg) : Module("ResNet"), config(cfg) {
 }
 
 Tensor ResNet::forward_features(const Tensor& x) {
-  // x: (N, C, H, W)
+  check_image_batch("ResNet", x);  // x: (N, C, H, W)
   Tensor out = relu((*bn1)((*conv1)(x)));
   if (maxpool) out = (*maxpool)(out);
   for (auto& stage : layers) out = (*stage)(out);

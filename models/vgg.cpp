@@ -25,6 +25,7 @@ VGG::VGG(const VGGConfig& cfg) : Module("VGG"), config(cfg) {
   for (int64_t width : layers) {
     if (width == 0) {
       features->push_back(std::make_shared<nn::MaxPool2d>(2, 2));
+      ++pools_;
       continue;
     }
     features->push_back(std::make_shared<nn::Conv2d>(channels, width, 3, nn::Conv2dOptions{.padding = 1}));
@@ -50,6 +51,7 @@ VGG::VGG(const VGGConfig& cfg) : Module("VGG"), config(cfg) {
 }
 
 Tensor VGG::forward(const Tensor& x) {
+  check_image_batch("VGG", x, int64_t{1} << pools_);
   // x: (N, C, H, W) -> features (N, 512, h, w) -> pooled
   Tensor out = (*avgpool)((*features)(x));
   out = out.flatten(1);  // (N, 512 * 7 * 7) or (N, 512)

@@ -35,6 +35,9 @@ class VGG : public nn::Module {
   nn::ModulePtr avgpool;     // AdaptiveAvgPool2d(7) (imagenet) or GlobalAvgPool (cifar)
   nn::ModulePtr classifier;  // Sequential (imagenet) or Linear (cifar)
   std::shared_ptr<nn::Dropout> dropout;  // cifar head only, when dropout > 0
+
+ private:
+  int64_t pools_ = 0;  // 2x2 max-pools in features: inputs need at least 2^pools_ pixels
 };
 
 // VGG-13 (configuration "B") with batch norm, as torchvision.vgg13_bn.

@@ -136,6 +136,14 @@ void init_trunc_normal(nn::Module& model, double std, bool convs) {
   });
 }
 
+void check_image_batch(const char* model, const Tensor& x, int64_t min_size) {
+  EMBER_CHECK(x.defined() && x.dim() == 4, "{}: expected an image batch (N, C, H, W), got {}", model,
+              x.defined() ? x.describe() : std::string("an undefined tensor"));
+  EMBER_CHECK(x.size(2) >= min_size && x.size(3) >= min_size,
+              "{}: input {}x{} is smaller than the {}x{} its downsampling needs (input {})", model, x.size(2),
+              x.size(3), min_size, min_size, x.describe());
+}
+
 std::vector<double> drop_path_rates(int64_t blocks, double rate) {
   std::vector<double> rates;
   for (int64_t i = 0; i < blocks; ++i) {

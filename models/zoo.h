@@ -44,5 +44,8 @@ void init_trunc_normal(nn::Module& model, double std = 0.02, bool convs = false)
 // Stochastic-depth rates rising linearly from 0 at the first block to `rate` at the last
 // (torch.linspace(0, rate, blocks)), as timm and ConvNeXt assign them.
 std::vector<double> drop_path_rates(int64_t blocks, double rate);
+// The conv nets' input check: a batch (N, C, H, W) with H, W >= min_size (what their downsampling
+// needs). Channel counts are left to the stem conv, whose error names both.
+void check_image_batch(const char* model, const Tensor& x, int64_t min_size = 1);
 
 }  // namespace ember::models

@@ -54,8 +54,10 @@ Tensor bias_gradient(const Tensor& g) { return sum(sum(g, {2, 3}), {0}); }
 Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvSpec& s, int64_t out_h,
                    int64_t out_w) {
   const int64_t in_h = x.size(2), in_w = x.size(3), kernel_h = w.size(2), kernel_w = w.size(3);
-  EMBER_PROFILE_OP("conv2d", {x, w, bias}, flops::conv2d(x.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
-                   flops::bytes_of({x, w, bias}) + flops::output_bytes({x}, x.size(0) * w.size(0) * out_h * out_w)));
+  EMBER_PROFILE_OP("conv2d", {x, w, bias},
+                   flops::conv2d(x.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
+                                 flops::bytes_of({x, w, bias}) +
+                                     flops::output_bytes({x}, x.size(0) * w.size(0) * out_h * out_w)));
   Tensor y = empty({x.size(0), w.size(0), out_h, out_w}, x.dtype());
   cpu::conv2d_forward(y, x.contiguous(), w.contiguous(), bias.defined() ? bias.contiguous() : bias,
                       geometry(x.size(0), x.size(1), in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s));
@@ -75,8 +77,10 @@ Tensor convolution_transpose(const Tensor& dy, const Tensor& w, const Tensor& bi
                              int64_t in_w) {
   const int64_t out_h = dy.size(2), out_w = dy.size(3), kernel_h = w.size(2), kernel_w = w.size(3);
   const int64_t in_channels = w.size(1) * s.groups;
-  EMBER_PROFILE_OP("conv_transpose2d", {dy, w, bias}, flops::conv2d(dy.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
-                   flops::bytes_of({dy, w, bias}) + flops::output_bytes({dy}, dy.size(0) * in_channels * in_h * in_w)));
+  EMBER_PROFILE_OP("conv_transpose2d", {dy, w, bias},
+                   flops::conv2d(dy.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
+                                 flops::bytes_of({dy, w, bias}) +
+                                     flops::output_bytes({dy}, dy.size(0) * in_channels * in_h * in_w)));
   Tensor dx = empty({dy.size(0), in_channels, in_h, in_w}, dy.dtype());
   cpu::conv2d_input_backward(
       dx, dy.contiguous(), w.contiguous(), bias.defined() ? bias.contiguous() : bias,
@@ -94,8 +98,10 @@ Tensor convolution_transpose(const Tensor& dy, const Tensor& w, const Tensor& bi
 // dw = Σ_n dy[n] ⋆ x[n]. x: (N, C_in, H, W), dy: (N, C_out, out_h, out_w) -> dw: (C_out, C_in / groups, kh, kw)
 Tensor weight_gradient(const Tensor& x, const Tensor& dy, const ConvSpec& s, int64_t kernel_h, int64_t kernel_w) {
   const int64_t in_h = x.size(2), in_w = x.size(3), out_h = dy.size(2), out_w = dy.size(3);
-  EMBER_PROFILE_OP("conv2d_weight_backward", {x, dy}, flops::conv2d(x.size(0), dy.size(1), out_h, out_w, x.size(1) / s.groups, kernel_h, kernel_w,
-                   flops::bytes_of({x, dy}) + flops::output_bytes({x}, dy.size(1) * x.size(1) / s.groups * kernel_h * kernel_w)));
+  EMBER_PROFILE_OP("conv2d_weight_backward", {x, dy},
+                   flops::conv2d(x.size(0), dy.size(1), out_h, out_w, x.size(1) / s.groups, kernel_h, kernel_w,
+                                 flops::bytes_of({x, dy}) +
+                                     flops::output_bytes({x}, dy.size(1) * x.size(1) / s.groups * kernel_h * kernel_w)));
   Tensor dw = empty({dy.size(1), x.size(1) / s.groups, kernel_h, kernel_w}, x.dtype());
   cpu::conv2d_weight_backward(
       dw, x.contiguous(), dy.contiguous(),

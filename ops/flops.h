@@ -14,8 +14,9 @@
 //   losses: cross_entropy 6 per logit (log_softmax 5 + pick 1), others 3 per element
 //   attention: 2·L·S·E (Q·Kᵀ) + 5·L·S (softmax) + 2·L·S·Ev (P·V) per batch·head; its fused
 //     backward 2.5x that (recomputed scores and four products, as FlashAttention counts it)
-//   fused backward kernels: norms 10 per element, softmax 4, activations 2
-//   pooling: kh·kw per output element (adaptive: one per input element)
+//   fused backward kernels: norms 10 per element, softmax 4, activations 2, cross_entropy 4
+//   sort/topk: 0 (comparisons are not FLOPs); cumsum/cumprod: 1 per element
+//   pooling: one per input element read (kh·kw per output when windows tile the input)
 //   shape, index, embedding, copy ops: 0 FLOPs, bytes only
 // Tests: test/profiler/test_profiler.cpp checks the totals of a small network against hand counts.
 #pragma once
@@ -133,6 +134,8 @@ inline OpCost matmul(const Tensor& a, const Tensor& b) {
   const double k = static_cast<double>(a.size(-1));
   const double m = a.dim() >= 2 ? static_cast<double>(a.size(-2)) : 1;
   const double n = b.dim() >= 2 ? static_cast<double>(b.size(-1)) : 1;
+  // Empty operands do no work (and must not divide by zero).
+  if (m * k == 0 || k * n == 0) return {};
   const double batch_a = a.dim() > 2 ? static_cast<double>(a.numel()) / (m * k) : 1;
   const double batch_b = b.dim() > 2 ? static_cast<double>(b.numel()) / (k * n) : 1;
   return matmul(std::max(batch_a, batch_b), m, n, k, a.element_size());

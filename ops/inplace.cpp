@@ -12,6 +12,7 @@
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
+#include "ops/cpu/elementwise.h"
 #include "ops/elementwise.h"
 #include "ops/flops.h"
 #include "ops/index.h"
@@ -89,24 +90,68 @@ Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(c
   return self;
 }
 
+// Note [Direct in-place arithmetic]: outside autograd (an optimizer's update under NoGradGuard),
+// add_ / sub_ / mul_ of a floating tensor by a same-dtype tensor that broadcasts to it, or by a
+// scalar, run the kernel with self as both output and input: one pass over memory instead of
+// computing a new tensor and copying it back (3x the traffic, and a fresh buffer per update).
+// Only when self is contiguous and `other` does not share its memory (or is self itself), so no
+// element is read after being written; everything else takes apply_inplace.
+bool direct_inplace_ok(const Tensor& self, const Tensor& other) {
+  if (!self.defined() || !other.defined() || !self.device().is_cpu() || !other.device().is_cpu()) return false;
+  if (GradMode::is_enabled() && (self.requires_grad() || other.requires_grad())) return false;
+  const bool float_kernel = self.dtype() == DType::f32 || self.dtype() == DType::f64;
+  if (!float_kernel || other.dtype() != self.dtype() || !self.is_contiguous()) return false;
+  if (other.storage() == self.storage() && !other.is_same(self)) return false;
+  if (other.dim() > self.dim()) return false;
+  for (int64_t d = 1; d <= other.dim(); ++d)  // trailing dims: equal, or 1 (broadcast)
+    if (other.size(-d) != 1 && other.size(-d) != self.size(-d)) return false;
+  return true;
+}
+
+// Runs `kernel` (which writes self) and bumps self's version, as every in-place op does.
+template <class Kernel>
+Tensor& write_direct(Tensor& self, const char* op, Kernel kernel) {
+  EMBER_PROFILE_OP(op, {self}, flops::movement({self}, flops::numel(self)));
+  kernel();
+  self.bump_version();
+  return self;
+}
+
+// A 0-d tensor of self's dtype (undefined unless self is f32 / f64: others take apply_inplace).
+Tensor scalar_like(const Tensor& self, double value) {
+  const bool float_kernel = self.defined() && (self.dtype() == DType::f32 || self.dtype() == DType::f64);
+  return float_kernel ? scalar_tensor(value, TensorOptions(self.dtype())) : Tensor();
+}
+
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  if (direct_inplace_ok(*this, other))
+    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, other, alpha); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other, alpha); }, {other});
 }
 Tensor& Tensor::add_(double other) {
+  if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
+    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, b, 1.0); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  if (direct_inplace_ok(*this, other))
+    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, other, -alpha); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other, alpha); }, {other});
 }
 Tensor& Tensor::sub_(double other) {
+  if (const Tensor b = scalar_like(*this, -other); direct_inplace_ok(*this, b))
+    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, b, 1.0); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
+  if (direct_inplace_ok(*this, other)) return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, other); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); }, {other});
 }
 Tensor& Tensor::mul_(double other) {
+  if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
+    return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, b); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); });
 }
 Tensor& Tensor::div_(const Tensor& other) {

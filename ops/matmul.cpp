@@ -42,7 +42,13 @@ Tensor batched_product(const Tensor& a, const Tensor& b, const Tensor& addend) {
     // d(a·b)/da = g·bᵀ, d(a·b)/db = aᵀ·g; transposed views reach BLAS without a copy.
     const Tensor& g = ctx.grad(0);
     Tensor grad_a = ctx.needs_grad(0) ? bmm(g, ctx.saved(1).transpose(1, 2)) : Tensor();
-    Tensor grad_b = ctx.needs_grad(1) ? bmm(ctx.saved(0).transpose(1, 2), g) : Tensor();
+    // When b is a transposed view (linear's Wᵀ), its gradient is produced in b's memory order,
+    // (gᵀ·a)ᵀ, so it reaches W as a contiguous tensor that AccumulateGrad keeps without a copy.
+    const Tensor& b = ctx.saved(1);
+    const bool b_transposed = b.size(1) > 1 && b.size(2) > 1 && b.stride(1) == 1;
+    Tensor grad_b = !ctx.needs_grad(1) ? Tensor()
+                    : b_transposed     ? bmm(g.transpose(1, 2), ctx.saved(0)).transpose(1, 2)
+                                       : bmm(ctx.saved(0).transpose(1, 2), g);
     Tensor grad_addend = ctx.needs_grad(2) ? sum_to(g, ctx.input_shape(2)) : Tensor();
     return {grad_a, grad_b, grad_addend};
   });

@@ -8,7 +8,6 @@
 
 #include <cmath>
 
-#include "engine/factories.h"
 
 namespace ember::optim {
 
@@ -62,9 +61,8 @@ void AdaFactor::step() {
       T* full_state = nullptr;
       std::vector<double> row_mean(static_cast<size_t>(batch));
       if (factored) {
-        const TensorOptions opts(p.param.dtype());
-        Tensor& row_t = slot(p.index, "exp_avg_sq_row", zeros(slot_shape(p.param, "exp_avg_sq_row"), opts));
-        Tensor& col_t = slot(p.index, "exp_avg_sq_col", zeros(slot_shape(p.param, "exp_avg_sq_col"), opts));
+        Tensor& row_t = slot(p.index, "exp_avg_sq_row", slot_shape(p.param, "exp_avg_sq_row"), p.param.dtype());
+        Tensor& col_t = slot(p.index, "exp_avg_sq_col", slot_shape(p.param, "exp_avg_sq_col"), p.param.dtype());
         row_state = row_t.data_ptr<T>();
         col_state = col_t.data_ptr<T>();
         parallel_for(batch, 1, [&](int64_t begin, int64_t end) {

@@ -122,10 +122,10 @@ void Optimizer::check_option(const std::string& key, double lo, double hi, bool 
   }
 }
 
-Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill) {
+Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill) {
   auto& slots = state_.at(param_index);
   auto it = slots.find(slot_name);
-  if (it == slots.end()) it = slots.emplace(slot_name, full(like.sizes(), fill, TensorOptions(like.dtype()))).first;
+  if (it == slots.end()) it = slots.emplace(slot_name, full(sizes, fill, TensorOptions(dtype))).first;
   return it->second;
 }
 

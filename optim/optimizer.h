@@ -74,7 +74,10 @@ class Optimizer {
  protected:
   // Per-parameter slots ("momentum_buffer", "exp_avg", ...) keyed by (param index across groups).
   // Filled with `fill` (zeros by default) on first use.
-  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0);
+  Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0) {
+    return slot(param_index, slot_name, like.sizes(), like.dtype(), fill);
+  }
+  Tensor& slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill = 0.0);
   bool has_slot(size_t param_index, const std::string& slot_name) const;
   // The shape a slot must have in a loaded state: the parameter's, unless an optimizer keeps
   // smaller statistics (AdaFactor's row/column moments).

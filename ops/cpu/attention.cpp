@@ -14,6 +14,7 @@
 #include "engine/parallel.h"
 #include "engine/random.h"
 #include "ops/cpu/math.h"
+#include "ops/cpu/pooled_buffer.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -111,9 +112,10 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_row, i
 // x: (BH, rows, features) -> (BH, key_blocks, features, kKeyBlock), zero-padded: the key-major
 // operand of Q Kᵀ and dO Vᵀ laid out so that each tile's rows are contiguous vectors.
 template <class T>
-std::vector<T> transpose_key_blocks(const T* x, int64_t batch_heads, int64_t rows, int64_t features) {
+PooledBuffer<T> transpose_key_blocks(const T* x, int64_t batch_heads, int64_t rows, int64_t features) {
   const int64_t blocks = (rows + kKeyBlock - 1) / kKeyBlock;
-  std::vector<T> out(batch_heads * blocks * features * kKeyBlock, T(0));
+  PooledBuffer<T> out(batch_heads * blocks * features * kKeyBlock);
+  std::fill(out.data(), out.data() + batch_heads * blocks * features * kKeyBlock, T(0));
   const int64_t grain = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(1, rows * features));
   parallel_for(batch_heads, grain, [&](int64_t begin, int64_t end) {
   for (int64_t bh = begin; bh < end; ++bh) {
@@ -245,7 +247,7 @@ void attention_fwd(const AttentionProblem& p, const T* q, const T* k, const T* v
   constexpr int64_t block_k = kKeyBlock;
   const int64_t query_blocks = (p.L + kQueryBlock - 1) / kQueryBlock;
   const bool dropout = p.dropout.p > 0.0;
-  const std::vector<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
+  const PooledBuffer<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
   for_each_task<T>(p.batch_heads * query_blocks, worth_parallel(p), p.dv,
                    [&](int64_t task, Scratch<T>& scratch) {
     const int64_t bh = task / query_blocks;
@@ -386,8 +388,8 @@ void attention_bwd(const AttentionProblem& p, const T* q, const T* k, const T* v
   const int64_t query_blocks = (p.L + kQueryBlock - 1) / kQueryBlock;
   const int64_t key_blocks = (p.S + block_k - 1) / block_k;
   const bool parallel = worth_parallel(p);
-  const std::vector<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
-  const std::vector<T> v_t = transpose_key_blocks(v, p.batch_heads, p.S, p.dv);
+  const PooledBuffer<T> k_t = transpose_key_blocks(k, p.batch_heads, p.S, p.d);
+  const PooledBuffer<T> v_t = transpose_key_blocks(v, p.batch_heads, p.S, p.dv);
   int threads = 1;
 #ifdef _OPENMP
   threads = omp_get_max_threads();

@@ -16,6 +16,7 @@
 #include "engine/dispatch.h"
 #include "engine/parallel.h"
 #include "ops/cpu/matmul.h"
+#include "ops/cpu/pooled_buffer.h"
 
 namespace ember::cpu {
 
@@ -48,7 +49,16 @@ const void* optional_data(const Tensor& t) { return t.defined() ? t.raw_data() :
 // about kBandBytes; a band is a geometry of its own (same input, pad_h shifted), so im2col and
 // col2im run unchanged on it, and its GEMM writes (or reads) its columns of the image's (C, L)
 // matrix in place, with leading dimension L.
+//
+// Note [Image groups]: the opposite problem at the end of a ResNet: a 4x4 output has L = 16
+// columns, and a (512 x 16 x 4608) GEMM per image streams the whole 9 MB weight (and, for the
+// weight gradient, a 9 MB dwᵀ accumulator with K = 16) once per image: memory-bound, with BLAS
+// running at a fraction of its peak. Images with fewer than kMinColumns locations are therefore
+// processed in groups of G, their column matrices side by side in one (P, G * L) matrix (im2col
+// and col2im take the leading dimension G * L), so one GEMM of width G * L serves the group. The
+// GEMM's (C, G * L) side is staged in a buffer and moved to / from the images' (C, L) planes.
 constexpr int64_t kBandBytes = 512 * 1024;
+constexpr int64_t kMinColumns = 256;
 
 struct RowBands {
   int64_t rows_per_band, count;
@@ -82,11 +92,19 @@ void for_each_band(const PatchGeometry& p, F&& body) {
   }
 }
 
-// One thread's column buffer: the largest band's column matrix (none for 1x1 kernels).
+// Images per group (Note [Image groups]): 1 unless an image has fewer than kMinColumns locations.
+int64_t image_group_size(const PatchGeometry& p) {
+  const int64_t L = std::max<int64_t>(p.locations(), 1);
+  return L >= kMinColumns ? 1 : (kMinColumns + L - 1) / L;
+}
+
+// One thread's column buffer: the largest band's column matrix, or a group's (none for 1x1 kernels
+// without groups).
 template <class T>
-std::vector<T> band_buffer(const PatchGeometry& p) {
-  const int64_t columns = p.is_pointwise() ? 0 : p.patch_size() * row_bands<T>(p).rows_per_band * p.out_w;
-  return std::vector<T>(static_cast<size_t>(columns));
+PooledBuffer<T> column_buffer(const PatchGeometry& p) {
+  const int64_t G = image_group_size(p);
+  if (G > 1) return PooledBuffer<T>(p.patch_size() * G * p.locations());
+  return PooledBuffer<T>(p.is_pointwise() ? 0 : p.patch_size() * row_bands<T>(p).rows_per_band * p.out_w);
 }
 
 // The band's column matrix (P, band_L) and its leading dimension: the image itself for 1x1
@@ -99,43 +117,93 @@ std::pair<const T*, int64_t> band_columns(const T* image, T* col, const PatchGeo
   return {col, band_L};
 }
 
+// Moves `rows` rows of L values between count images' planes (rows at `image`, `image_stride`
+// apart per image, L apart per row) and the staged (rows, count * L) matrix.
+template <class T>
+void stage_images(T* staged, const T* image, int64_t image_stride, int64_t count, int64_t rows, int64_t L) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < count; ++j)
+      std::copy(image + j * image_stride + r * L, image + j * image_stride + (r + 1) * L, staged + (r * count + j) * L);
+}
+template <class T>
+void unstage_images(T* image, const T* staged, int64_t image_stride, int64_t count, int64_t rows, int64_t L) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < count; ++j)
+      std::copy(staged + (r * count + j) * L, staged + (r * count + j + 1) * L, image + j * image_stride + r * L);
+}
+
+// im2col of `count` images (image_stride apart) side by side: col (P, count * L).
+template <class T>
+void group_columns(const T* first_image, int64_t image_stride, int64_t count, T* col, const PatchGeometry& p) {
+  const int64_t L = p.locations();
+  for (int64_t j = 0; j < count; ++j) im2col(first_image + j * image_stride, col + j * L, p, count * L);
+}
+
+// Runs body(first image, image count) over [begin, end) in groups of image_group_size(p).
+template <class F>
+void for_each_image_group(const PatchGeometry& p, int64_t begin, int64_t end, F&& body) {
+  const int64_t G = image_group_size(p);
+  for (int64_t n = begin; n < end; n += G) body(n, std::min(G, end - n));
+}
+
 template <class T>
 void gemm_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dGeometry& g) {
-  // per image, group and band: y[:, band] (Og, band_L) = w (Og, P) · col (P, band_L)
+  // per group of images, conv group and band: y[:, band] (Og, band_L) = w (Og, P) · col (P, band_L)
   const PatchGeometry& p = g.patch;
   const int64_t L = p.locations(), P = p.patch_size(), Og = g.out_channels / g.groups;
-  const int64_t group_in = p.channels * p.in_h * p.in_w;
+  const int64_t group_in = p.channels * p.in_h * p.in_w, image_in = g.in_channels * p.in_h * p.in_w;
+  const int64_t image_out = g.out_channels * L, G = image_group_size(p);
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    std::vector<T> col = band_buffer<T>(p);
-    for (int64_t n = begin; n < end; ++n) {
-      T* yn = y + n * g.out_channels * L;
-      if (bias) fill_channels(yn, bias, g.out_channels, L);
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
+    for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
+      T* yn = y + n * image_out;
+      for (int64_t j = 0; j < count; ++j)
+        if (bias) fill_channels(yn + j * image_out, bias, g.out_channels, L);
       for (int64_t group = 0; group < g.groups; ++group) {
-        const T* xg = x + (n * g.groups + group) * group_in;
+        const T* xg = x + n * image_in + group * group_in;
+        const T* wg = w + group * Og * P;
+        if (G > 1) {
+          // staged (Og, count * L) = w · col, then into each image's (Og, L) block
+          if (bias) stage_images(staged.data(), yn + group * Og * L, image_out, count, Og, L);
+          group_columns(xg, image_in, count, col.data(), p);
+          gemm<T>(Og, count * L, P, wg, P, 1, col.data(), count * L, 1, staged.data(), count * L, bias != nullptr);
+          unstage_images(yn + group * Og * L, staged.data(), image_out, count, Og, L);
+          continue;
+        }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
           const auto [cols, ld] = band_columns(xg, col.data(), p, band, offset, band_L);
-          gemm<T>(Og, band_L, P, w + group * Og * P, P, 1, cols, ld, 1, yn + group * Og * L + offset, L,
-                  bias != nullptr);
+          gemm<T>(Og, band_L, P, wg, P, 1, cols, ld, 1, yn + group * Og * L + offset, L, bias != nullptr);
         });
       }
-    }
+    });
   });
 }
 
 template <class T>
 void gemm_input_backward(T* dx, const T* dy, const T* w, const T* bias, const Conv2dGeometry& g) {
-  // per image, group and band: col (P, band_L) = w (Og, P)ᵀ · dy[:, band] (Og, band_L); dx += col2im(col)
+  // per group of images, conv group and band: col (P, band_L) = w (Og, P)ᵀ · dy[:, band] (Og, band_L);
+  // dx += col2im(col)
   const PatchGeometry& p = g.patch;
   const int64_t L = p.locations(), P = p.patch_size(), Og = g.out_channels / g.groups;
-  const int64_t plane = p.in_h * p.in_w, group_in = p.channels * plane;
+  const int64_t plane = p.in_h * p.in_w, group_in = p.channels * plane, image_in = g.in_channels * plane;
+  const int64_t image_out = g.out_channels * L, G = image_group_size(p);
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    std::vector<T> col = band_buffer<T>(p);
-    for (int64_t n = begin; n < end; ++n) {
-      fill_channels(dx + n * g.in_channels * plane, bias, g.in_channels, plane);
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
+    for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
+      for (int64_t j = 0; j < count; ++j) fill_channels(dx + (n + j) * image_in, bias, g.in_channels, plane);
       for (int64_t group = 0; group < g.groups; ++group) {
-        T* dxg = dx + (n * g.groups + group) * group_in;
-        const T* dyg = dy + (n * g.out_channels + group * Og) * L;
+        T* dxg = dx + n * image_in + group * group_in;
+        const T* dyg = dy + n * image_out + group * Og * L;
         const T* wg = w + group * Og * P;
+        if (G > 1) {
+          // col (P, count * L) = wᵀ · staged dy (Og, count * L), then col2im per image
+          stage_images(staged.data(), dyg, image_out, count, Og, L);
+          gemm<T>(P, count * L, Og, wg, 1, P, staged.data(), count * L, 1, col.data(), count * L, /*accumulate=*/false);
+          for (int64_t j = 0; j < count; ++j) col2im_add(col.data() + j * L, dxg + j * image_in, p, count * L);
+          continue;
+        }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
           if (p.is_pointwise()) {
             gemm<T>(P, band_L, Og, wg, 1, P, dyg + offset, L, 1, dxg + offset, L, /*accumulate=*/true);
@@ -145,39 +213,57 @@ void gemm_input_backward(T* dx, const T* dy, const T* w, const T* bias, const Co
           }
         });
       }
-    }
+    });
   });
 }
 
 template <class T>
 void gemm_weight_backward(T* dw, const T* x, const T* dy, const Conv2dGeometry& g) {
-  // per image, group and band: dwᵀ (P, Og) += col (P, band_L) · dy[:, band]ᵀ (band_L, Og). The
-  // transposed product runs ~15% faster in OpenBLAS than dw = dy · colᵀ (the long P side becomes
-  // the GEMM's M). Each thread sums its images into its own dwᵀ, then the buffers are added,
-  // transposed back, under a lock.
+  // per group of images, conv group and band: dwᵀ (P, Og) += col (P, band_L) · dy[:, band]ᵀ (band_L, Og).
+  // The transposed product runs ~15% faster in OpenBLAS than dw = dy · colᵀ (the long P side
+  // becomes the GEMM's M). Each thread sums its images into its own dwᵀ, then the buffers are
+  // added, transposed back, under a lock.
   const PatchGeometry& p = g.patch;
   const int64_t L = p.locations(), P = p.patch_size(), Og = g.out_channels / g.groups;
-  const int64_t group_in = p.channels * p.in_h * p.in_w, weight_numel = g.out_channels * P;
+  const int64_t group_in = p.channels * p.in_h * p.in_w, image_in = g.in_channels * p.in_h * p.in_w;
+  const int64_t image_out = g.out_channels * L, weight_numel = g.out_channels * P, G = image_group_size(p);
   std::fill(dw, dw + weight_numel, T(0));
   std::mutex merge;
   for_each_image(g.batch, g.out_channels * P * L, [&](int64_t begin, int64_t end) {
-    std::vector<T> col = band_buffer<T>(p);
-    std::vector<T> partial(static_cast<size_t>(weight_numel), T(0));  // (groups, P, Og)
-    for (int64_t n = begin; n < end; ++n) {
+    PooledBuffer<T> col = column_buffer<T>(p);
+    PooledBuffer<T> staged(G > 1 ? Og * G * L : 0);
+    PooledBuffer<T> partial(weight_numel);  // (groups, P, Og)
+    std::fill(partial.data(), partial.data() + weight_numel, T(0));
+    for_each_image_group(p, begin, end, [&](int64_t n, int64_t count) {
       for (int64_t group = 0; group < g.groups; ++group) {
-        const T* xg = x + (n * g.groups + group) * group_in;
-        const T* dyg = dy + (n * g.out_channels + group * Og) * L;
+        const T* xg = x + n * image_in + group * group_in;
+        const T* dyg = dy + n * image_out + group * Og * L;
+        T* partial_g = partial.data() + group * P * Og;
+        if (G > 1) {
+          group_columns(xg, image_in, count, col.data(), p);
+          stage_images(staged.data(), dyg, image_out, count, Og, L);
+          gemm<T>(P, Og, count * L, col.data(), count * L, 1, staged.data(), 1, count * L, partial_g, Og,
+                  /*accumulate=*/true);
+          continue;
+        }
         for_each_band<T>(p, [&](const PatchGeometry& band, int64_t offset, int64_t band_L) {
           const auto [cols, ld] = band_columns(xg, col.data(), p, band, offset, band_L);
-          gemm<T>(P, Og, band_L, cols, ld, 1, dyg + offset, 1, L, partial.data() + group * P * Og, Og,
-                  /*accumulate=*/true);
+          gemm<T>(P, Og, band_L, cols, ld, 1, dyg + offset, 1, L, partial_g, Og, /*accumulate=*/true);
         });
       }
-    }
+    });
+    // dw (Og, P) += partialᵀ in 64 x 64 tiles: a row-by-row transpose would read `partial` Og
+    // elements apart, a cache miss per element once dwᵀ outgrows the cache (9 MB at 512 channels).
+    constexpr int64_t kTile = 64;
     std::lock_guard<std::mutex> lock(merge);
-    for (int64_t group = 0; group < g.groups; ++group)
-      for (int64_t o = 0; o < Og; ++o)
-        for (int64_t q = 0; q < P; ++q) dw[(group * Og + o) * P + q] += partial[(group * P + q) * Og + o];
+    for (int64_t group = 0; group < g.groups; ++group) {
+      const T* from = partial.data() + group * P * Og;  // (P, Og)
+      T* to = dw + group * Og * P;                       // (Og, P)
+      for (int64_t o0 = 0; o0 < Og; o0 += kTile)
+        for (int64_t q0 = 0; q0 < P; q0 += kTile)
+          for (int64_t o = o0; o < std::min(Og, o0 + kTile); ++o)
+            for (int64_t q = q0; q < std::min(P, q0 + kTile); ++q) to[o * P + q] += from[q * Og + o];
+    }
   });
 }
 

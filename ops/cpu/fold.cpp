@@ -11,19 +11,20 @@
 namespace ember::cpu {
 
 template <class T>
-void im2col(const T* x, T* col, const PatchGeometry& g) {
+void im2col(const T* x, T* col, const PatchGeometry& g, int64_t ld) {
   // x: (C, H, W) -> col: (C, kh, kw, out_h, out_w)
   // With unit strides and out_w == in_w ('same' padding), consecutive output rows read consecutive
   // input rows, so a tap's whole column row is one shifted copy of the plane: one memcpy, then the
   // few columns that wrapped in from a neighbouring row are zeroed. Otherwise row by row.
   const int64_t L = g.locations();
+  if (ld == 0) ld = L;
   const bool contiguous_rows = g.stride_h == 1 && g.stride_w == 1 && g.in_w == g.out_w;
   for (int64_t c = 0; c < g.channels; ++c) {
     const T* plane = x + c * g.in_h * g.in_w;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       const ValidRange rows = valid_outputs(g.out_h, g.in_h, g.stride_h, g.pad_h, ki * g.dilation_h);
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
-        T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * L;
+        T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * ld;
         const ValidRange cols = valid_outputs(g.out_w, g.in_w, g.stride_w, g.pad_w, kj * g.dilation_w);
         const int64_t shift = kj * g.dilation_w - g.pad_w;
         if (rows.first >= rows.last || cols.first >= cols.last) {
@@ -60,14 +61,14 @@ void im2col(const T* x, T* col, const PatchGeometry& g) {
 }
 
 template <class T>
-void col2im_add(const T* col, T* x, const PatchGeometry& g) {
+void col2im_add(const T* col, T* x, const PatchGeometry& g, int64_t ld) {
   // col: (C, kh, kw, out_h, out_w) -> x: (C, H, W), summing overlapping taps.
-  const int64_t L = g.locations();
+  if (ld == 0) ld = g.locations();
   for (int64_t c = 0; c < g.channels; ++c) {
     T* plane = x + c * g.in_h * g.in_w;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
-        const T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * L;
+        const T* row = col + ((c * g.kernel_h + ki) * g.kernel_w + kj) * ld;
         const ValidRange cols = valid_outputs(g.out_w, g.in_w, g.stride_w, g.pad_w, kj * g.dilation_w);
         const int64_t shift = kj * g.dilation_w - g.pad_w;
         for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -115,9 +116,9 @@ void fold_images(const Tensor& out, const Tensor& cols, const PatchGeometry& g) 
   });
 }
 
-template void im2col<float>(const float*, float*, const PatchGeometry&);
-template void im2col<double>(const double*, double*, const PatchGeometry&);
-template void col2im_add<float>(const float*, float*, const PatchGeometry&);
-template void col2im_add<double>(const double*, double*, const PatchGeometry&);
+template void im2col<float>(const float*, float*, const PatchGeometry&, int64_t);
+template void im2col<double>(const double*, double*, const PatchGeometry&, int64_t);
+template void col2im_add<float>(const float*, float*, const PatchGeometry&, int64_t);
+template void col2im_add<double>(const double*, double*, const PatchGeometry&, int64_t);
 
 }  // namespace ember::cpu

@@ -42,12 +42,13 @@ inline ValidRange valid_outputs(int64_t out_size, int64_t in_size, int64_t strid
   return {first, last};
 }
 
-// x: (channels, in_h, in_w) contiguous -> col: (channels * kernel_h * kernel_w, out_h * out_w).
+// x: (channels, in_h, in_w) contiguous -> col: (channels * kernel_h * kernel_w, out_h * out_w), rows
+// `ld` apart (0: out_h * out_w; larger when several images share one column matrix side by side).
 template <class T>
-void im2col(const T* x, T* col, const PatchGeometry& g);
+void im2col(const T* x, T* col, const PatchGeometry& g, int64_t ld = 0);
 // The adjoint: x (channels, in_h, in_w) += col2im(col). x must be initialised by the caller.
 template <class T>
-void col2im_add(const T* col, T* x, const PatchGeometry& g);
+void col2im_add(const T* col, T* x, const PatchGeometry& g, int64_t ld = 0);
 
 // Batched over images, parallel over the batch. x: (N, C, H, W) contiguous, cols: (N, C*kh*kw, L).
 void unfold_images(const Tensor& cols, const Tensor& x, const PatchGeometry& g);

@@ -52,8 +52,20 @@ void select_blas_core() {
   gotoblas_dynamic_init();
 }
 
+// Note [One thread pool]: OpenBLAS (Debian's pthreads build) keeps a thread pool of its own
+// whose workers busy-wait after each GEMM, while OpenMP's workers busy-wait after each parallel
+// region. Interleaving GEMMs with Ember's OpenMP loops (a transformer step: linear, gelu, linear,
+// add, ...) then puts up to four spinning threads on two cores, and whichever pool is working
+// loses its cores to the other: a ViT step ran 2x slower on two threads than on one. OpenBLAS is
+// therefore always single-threaded, and gemm() below splits a large product over the OpenMP
+// threads itself (Note [Split GEMM]).
+void select_blas_core_and_threads() {
+  select_blas_core();
+  openblas_set_num_threads(1);
+}
+
 void ensure_blas_core() {
-  static const bool once = (select_blas_core(), true);
+  static const bool once = (select_blas_core_and_threads(), true);
   (void)once;
 }
 // Selected at program start-up too, while there is one thread: re-selecting swaps OpenBLAS's
@@ -97,6 +109,38 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int
   }
 }
 
+// Note [Split GEMM]: outside a parallel region, a product of at least kSplitWork multiply-adds
+// runs as one single-threaded BLAS call per OpenMP thread on a slice of the output: slices of
+// columns when N >= M (every thread packs all of A, the smaller operand), else slices of rows.
+// Slices are multiples of 16 columns / rows (the AVX-512 kernels' register tile).
+constexpr int64_t kSplitWork = 64 * 64 * 64;
+constexpr int64_t kSplitAlign = 16;
+
+template <class T>
+void split_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const T* a, int64_t lda,
+                const T* b, int64_t ldb, T* out, int64_t ldc, T beta) {
+  const int64_t threads = num_threads();
+  const bool by_columns = N >= M;
+  const int64_t extent = by_columns ? N : M;
+  if (threads < 2 || M * N * K < kSplitWork || extent < 2 * kSplitAlign) {
+    blas_gemm<T>(ta, tb, M, N, K, a, lda, b, ldb, out, ldc, beta);
+    return;
+  }
+  const int64_t tiles = (extent + kSplitAlign - 1) / kSplitAlign;
+  parallel_for(tiles, 1, [&](int64_t first_tile, int64_t end_tile) {
+    const int64_t first = first_tile * kSplitAlign, count = std::min(extent, end_tile * kSplitAlign) - first;
+    if (by_columns) {
+      // columns [first, first + count) of B and out; B is (K, N) row-major, or (N, K) when transposed
+      const T* b_slice = tb == CblasNoTrans ? b + first : b + first * ldb;
+      blas_gemm<T>(ta, tb, M, count, K, a, lda, b_slice, ldb, out + first, ldc, beta);
+    } else {
+      // rows [first, first + count) of A and out; A is (M, K) row-major, or (K, M) when transposed
+      const T* a_slice = ta == CblasNoTrans ? a + first * lda : a + first;
+      blas_gemm<T>(ta, tb, count, N, K, a_slice, lda, b, ldb, out + first * ldc, ldc, beta);
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -123,8 +167,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row_stride, int
       b = b_packed.data();
       lb = BlasOperand{CblasNoTrans, N};
     }
-    blas_gemm<T>(la->trans, lb->trans, M, N, K, a, la->ld, b, lb->ld, out, std::max<int64_t>(ldc, N),
-                 accumulate ? T(1) : T(0));
+    split_gemm<T>(la->trans, lb->trans, M, N, K, a, la->ld, b, lb->ld, out, std::max<int64_t>(ldc, N),
+                  accumulate ? T(1) : T(0));
   } else {
     // out: (M, N) row-major; i-k-j order keeps the inner loop contiguous in out.
     for (int64_t i = 0; i < M; ++i) {
@@ -155,8 +199,8 @@ void bmm(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
                   b.stride(2), po + i * M * N, N, accumulate);
         }
       };
-      // Small products run one per thread (OpenBLAS keeps products under ~64^3 single-threaded);
-      // large ones run in sequence and OpenBLAS threads each of them.
+      // Small products run one per thread; large ones run in sequence, each split over the
+      // threads by gemm() (Note [Split GEMM]).
       const int64_t work = M * N * std::max<int64_t>(K, 1);
       if (work < 64 * 64 * 64) {
         SingleThreadedBlas single_threaded;

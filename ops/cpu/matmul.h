@@ -26,6 +26,8 @@ namespace ember::cpu {
 
 // Runs OpenBLAS single-threaded while alive: for GEMMs issued from several OpenMP threads at
 // once (one image per thread), where BLAS threads of their own would only oversubscribe the cores.
+// Ember sets OpenBLAS to one thread at start-up anyway (ops/cpu/matmul.cpp, Note [One thread
+// pool]); the guard matters only if a user raised OpenBLAS's threads themselves.
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas();

@@ -387,4 +387,11 @@ TEST_CASE("A model built for one input channel rejects three: the stem conv's er
   config.width = 4;
   auto model = create_model("resnet8", config);
   REQUIRE_THROWS_OP((*model)(zeros({1, 3, 32, 32})), "Conv2d: expected input with 1 channels, got 3");
+  // Unbatched images and images too small for the downsampling are named up front.
+  REQUIRE_THROWS_OP((*model)(zeros({1, 32, 32})), "ResNet: expected an image batch (N, C, H, W)");
+  ConvNeXt convnext(ConvNeXtConfig{.depths = {1, 1}, .dims = {4, 8}, .stem_patch = 2});
+  REQUIRE_THROWS_OP(convnext(zeros({1, 3, 3, 3})), "ConvNeXt: input 3x3 is smaller than the 4x4");
+  VGG vgg(VGGConfig{.layers = {4, 0, 4, 0, 4, 0}, .head = "cifar"});  // the cifar head drops the last pool
+  REQUIRE_THROWS_OP(vgg(zeros({1, 3, 3, 3})), "VGG: input 3x3 is smaller than the 4x4");
+  REQUIRE(output_shape(vgg, {1, 3, 4, 4}) == Shape{1, 1000});
 }

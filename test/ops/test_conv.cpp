@@ -149,46 +149,67 @@ TEST_CASE("conv2d matches the direct loop across geometries", "[ops][conv]") {
   }
 }
 
+namespace {
+
+struct GeometryCase {
+  Shape x, w;
+  RefConv r;
+};
+
+// Forward, input and weight gradients of one geometry in f64 against the direct loops (the weight
+// gradient through <dw, v> = <dy, conv(x, v)>).
+void check_against_direct_loops(const GeometryCase& c, Generator& gen) {
+  const RefConv& r = c.r;
+  Tensor x = randn(c.x, gen, DType::f64), w = randn(c.w, gen, DType::f64);
+  Tensor y = conv2d(x, w, Tensor(), Size2(r.stride_h, r.stride_w), ConvPadding(r.pad_h, r.pad_w),
+                    Size2(r.dil_h, r.dil_w), r.groups);
+  REQUIRE(all_close(y, reference_conv2d(x, w, {}, r, y.size(2), y.size(3)), 1e-10, 1e-10));
+  Tensor dy = randn(y.sizes(), gen, DType::f64);
+  // output_padding: the input rows / columns a strided conv leaves unread.
+  const Size2 out_pad(x.size(2) - ((y.size(2) - 1) * r.stride_h - 2 * r.pad_h + r.dil_h * (c.w[2] - 1) + 1),
+                      x.size(3) - ((y.size(3) - 1) * r.stride_w - 2 * r.pad_w + r.dil_w * (c.w[3] - 1) + 1));
+  Tensor dx = conv_transpose2d(dy, w, Tensor(), Size2(r.stride_h, r.stride_w), Size2(r.pad_h, r.pad_w), out_pad,
+                               r.groups, Size2(r.dil_h, r.dil_w));
+  REQUIRE(dx.sizes() == x.sizes());
+  REQUIRE(all_close(dx, reference_conv_transpose2d(dy, w, r, x.size(2), x.size(3)), 1e-10, 1e-10));
+  Tensor v = randn(c.w, gen, DType::f64);
+  Tensor dw = conv2d_weight_backward(x, dy, Size2(c.w[2], c.w[3]), Size2(r.stride_h, r.stride_w),
+                                     Size2(r.pad_h, r.pad_w), Size2(r.dil_h, r.dil_w), r.groups);
+  const std::vector<double> conv_v = reference_conv2d(x, v, {}, r, y.size(2), y.size(3)), vdy = values(dy);
+  double expected = 0;
+  for (size_t i = 0; i < vdy.size(); ++i) expected += vdy[i] * conv_v[i];
+  REQUIRE(inner(dw, v) == Approx(expected).epsilon(1e-10));
+}
+
+}  // namespace
+
 TEST_CASE("conv row bands and padded depthwise planes match the direct loops", "[ops][conv]") {
   // Column matrices over the 512 KB band budget (ops/cpu/conv.cpp, Note [Row bands]): the images
   // run in bands of output rows with uneven last bands. Stride-1 depthwise convolutions run on
   // padded planes (Note [Padded depthwise planes]), including padding wider than the kernel's
-  // reach (negative padding for the flipped input-gradient stencil). Forward, input and weight
-  // gradients are checked against the direct loops (the weight gradient through
-  // <dw, v> = <dy, conv(x, v)>).
-  struct Case {
-    Shape x, w;
-    RefConv r;
-  };
-  const std::vector<Case> cases = {
+  // reach (negative padding for the flipped input-gradient stencil).
+  const std::vector<GeometryCase> cases = {
       {{2, 8, 32, 32}, {4, 8, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},    // 72 x 1024 f64: bands of 28 + 4 rows
       {{1, 32, 64, 61}, {4, 16, 3, 3}, {2, 2, 2, 2, 2, 1, 2}},  // strided, dilated, grouped: 14 + 14 + 4
       {{2, 3, 9, 8}, {3, 1, 3, 3}, {1, 1, 3, 1, 1, 1, 3}},      // depthwise, pad 3 > kernel reach 2
       {{1, 4, 10, 12}, {4, 1, 7, 5}, {1, 1, 3, 4, 1, 2, 4}},    // depthwise 7x5, dilated columns
   };
   Generator gen(33);
-  for (const Case& c : cases) {
-    const RefConv& r = c.r;
-    Tensor x = randn(c.x, gen, DType::f64), w = randn(c.w, gen, DType::f64);
-    Tensor y = conv2d(x, w, Tensor(), Size2(r.stride_h, r.stride_w), ConvPadding(r.pad_h, r.pad_w),
-                      Size2(r.dil_h, r.dil_w), r.groups);
-    REQUIRE(all_close(y, reference_conv2d(x, w, {}, r, y.size(2), y.size(3)), 1e-10, 1e-10));
-    Tensor dy = randn(y.sizes(), gen, DType::f64);
-    // output_padding: the input rows / columns a strided conv leaves unread.
-    const Size2 out_pad(x.size(2) - ((y.size(2) - 1) * r.stride_h - 2 * r.pad_h + r.dil_h * (c.w[2] - 1) + 1),
-                        x.size(3) - ((y.size(3) - 1) * r.stride_w - 2 * r.pad_w + r.dil_w * (c.w[3] - 1) + 1));
-    Tensor dx = conv_transpose2d(dy, w, Tensor(), Size2(r.stride_h, r.stride_w), Size2(r.pad_h, r.pad_w), out_pad,
-                                 r.groups, Size2(r.dil_h, r.dil_w));
-    REQUIRE(dx.sizes() == x.sizes());
-    REQUIRE(all_close(dx, reference_conv_transpose2d(dy, w, r, x.size(2), x.size(3)), 1e-10, 1e-10));
-    Tensor v = randn(c.w, gen, DType::f64);
-    Tensor dw = conv2d_weight_backward(x, dy, Size2(c.w[2], c.w[3]), Size2(r.stride_h, r.stride_w),
-                                       Size2(r.pad_h, r.pad_w), Size2(r.dil_h, r.dil_w), r.groups);
-    const std::vector<double> conv_v = reference_conv2d(x, v, {}, r, y.size(2), y.size(3)), vdy = values(dy);
-    double expected = 0;
-    for (size_t i = 0; i < vdy.size(); ++i) expected += vdy[i] * conv_v[i];
-    REQUIRE(inner(dw, v) == Approx(expected).epsilon(1e-10));
-  }
+  for (const GeometryCase& c : cases) check_against_direct_loops(c, gen);
+}
+
+TEST_CASE("conv image groups match the direct loops", "[ops][conv]") {
+  // Images with fewer than 256 output locations share one GEMM in groups (Note [Image groups]):
+  // uneven last groups, conv groups inside image groups, strided 1x1 (the ResNet downsample), and
+  // a batch big enough to be split over threads (each thread forms its own groups).
+  const std::vector<GeometryCase> cases = {
+      {{7, 4, 9, 7}, {6, 4, 3, 3}, {1, 1, 1, 1, 1, 1, 1}},   // L = 63: groups of 5 + 2
+      {{5, 6, 7, 8}, {4, 3, 3, 2}, {2, 1, 1, 0, 1, 2, 2}},   // conv groups, stride 2, dilation 2
+      {{6, 8, 8, 8}, {16, 8, 1, 1}, {2, 2, 0, 0, 1, 1, 1}},  // 1x1 stride 2 downsample, L = 16
+      {{9, 32, 6, 6}, {32, 32, 3, 3}, {1, 1, 1, 1, 1, 1, 1}}, // over threads: 5 + 4 images
+  };
+  Generator gen(34);
+  for (const GeometryCase& c : cases) check_against_direct_loops(c, gen);
 }
 
 TEST_CASE("conv_transpose2d values and the adjoint identities", "[ops][conv]") {

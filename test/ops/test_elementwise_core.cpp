@@ -21,6 +21,29 @@ TEST_CASE("add/sub/mul/div forward with broadcasting", "[ops][elementwise]") {
   REQUIRE(values(col * b) == std::vector<double>{10, 20, 30, 20, 40, 60});
 }
 
+TEST_CASE("in-place arithmetic outside autograd writes directly", "[ops][elementwise]") {
+  // add_ / sub_ / mul_ under NoGradGuard (an optimizer's update) run the kernel into self
+  // (ops/inplace.cpp, Note [Direct in-place arithmetic]): values by hand, broadcast operands,
+  // self as its own operand, the version bump, and the fallbacks (a view of self, f32 by f64).
+  NoGradGuard no_grad;
+  Tensor p = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}).requires_grad_(true);
+  const uint32_t version = p.version();
+  p.mul_(0.5).add_(from_vector<float>({10, 20, 30}, {3}), 2.0).sub_(1.0);
+  REQUIRE(values(p) == std::vector<double>{19.5, 40, 60.5, 21, 41.5, 62});
+  REQUIRE(p.version() == version + 3);
+  p.sub_(p, 0.5);  // self as the operand: each element reads only itself
+  REQUIRE(values(p) == std::vector<double>{9.75, 20, 30.25, 10.5, 20.75, 31});
+  Tensor row = p.narrow(0, 0, 1);  // shares p's memory: the general path
+  p.narrow(0, 1, 1).mul_(row);
+  REQUIRE(values(p) == std::vector<double>{9.75, 20, 30.25, 102.375, 415, 937.75});
+  Tensor d = from_vector<double>({1, 2}, {2});
+  d.mul_(from_vector<double>({3, 4}, {2})).add_(1.0);
+  REQUIRE(values(d) == std::vector<double>{4, 9});
+  Tensor f = from_vector<float>({1, 2}, {2});
+  f.add_(from_vector<double>({0.5, 0.25}, {2}));  // another dtype: the general path converts
+  REQUIRE(values(f) == std::vector<double>{1.5, 2.25});
+}
+
 TEST_CASE("integer arithmetic keeps integers; division is true division", "[ops][elementwise]") {
   Tensor i = from_vector<int64_t>({7, -7});
   REQUIRE((i * 3).dtype() == DType::i64);

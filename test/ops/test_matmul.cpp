@@ -83,6 +83,32 @@ TEST_CASE("matmul of large f32 matrices matches a double loop", "[ops][matmul]")
     REQUIRE(all_close(slice_values(vo, i * 15, 15), naive_mm(slice_values(vx, i * 35, 35), slice_values(vy, i * 21, 21), 5, 7, 3), 1e-5, 1e-5));
 }
 
+TEST_CASE("large products split over threads match a double loop", "[ops][matmul]") {
+  // Products of 64^3 multiply-adds and more run as one BLAS call per thread on slices of the
+  // output (ops/cpu/matmul.cpp, Note [Split GEMM]): column slices when N >= M, row slices
+  // otherwise, with sizes that are not multiples of the 16-wide slices, transposed operands, an
+  // accumulated bias (linear), and three threads so the slices are uneven.
+  const int saved_threads = num_threads();
+  set_num_threads(3);
+  Generator gen(4);
+  struct Case {
+    int64_t M, K, N;
+    bool a_transposed, b_transposed;
+  };
+  for (const Case& c : {Case{37, 70, 129, false, false}, Case{37, 70, 129, true, true},
+                        Case{131, 65, 33, false, true}, Case{131, 65, 33, true, false}}) {
+    Tensor a = c.a_transposed ? randn({c.K, c.M}, gen, DType::f64).t() : randn({c.M, c.K}, gen, DType::f64);
+    Tensor b = c.b_transposed ? randn({c.N, c.K}, gen, DType::f64).t() : randn({c.K, c.N}, gen, DType::f64);
+    REQUIRE(all_close(matmul(a, b), naive_mm(values(a), values(b), c.M, c.K, c.N), 1e-10, 1e-10));
+    Tensor bias = randn({c.N}, gen, DType::f64);
+    std::vector<double> expected = naive_mm(values(a), values(b), c.M, c.K, c.N);
+    const std::vector<double> vbias = values(bias);
+    for (size_t i = 0; i < expected.size(); ++i) expected[i] += vbias[i % static_cast<size_t>(c.N)];
+    REQUIRE(all_close(linear(a, b.t(), bias), expected, 1e-10, 1e-10));
+  }
+  set_num_threads(saved_threads);
+}
+
 TEST_CASE("integer matmul uses the loop kernel", "[ops][matmul]") {
   Tensor a = from_vector<int64_t>({1, 2, 3, 4, 5, 6}, {2, 3});
   Tensor b = from_vector<int64_t>({7, 8, 9, 10, 11, 12}, {3, 2});

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "helpers.h"
+#include "optim/adagrad.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
@@ -139,6 +140,12 @@ TEST_CASE("LRScheduler: units, initial_lr, state_dict round trip", "[optim][sche
     optim::LRScheduler per_epoch(*k.opt, optim::Schedule(o), optim::ScheduleUnit::epoch);
     REQUIRE_THROWS_OP(per_epoch.load_state_dict(s.state_dict()), "steps per iteration, this scheduler per epoch");
     REQUIRE_THROWS_OP(per_epoch.load_state_dict(nlohmann::json::object()), "not a scheduler state");
+    // cycle_momentum needs a beta1 or momentum option to drive
+    optim::ScheduleOptions cycle;
+    cycle.kind = "onecycle", cycle.total_steps = 10, cycle.cycle_momentum = true;
+    Tensor p = zeros({1}).requires_grad_(true);
+    optim::AdaGrad adagrad({optim::ParamGroup{{p}, {}, ""}});
+    REQUIRE_THROWS_OP(optim::LRScheduler(adagrad, optim::Schedule(cycle)), "cycle_momentum needs an optimizer with beta1");
   }
 }
 

@@ -101,7 +101,7 @@ TEST_CASE("profiler: op counts and FLOPs of linear-relu-linear-cross_entropy mat
     if (named_backward) CHECK(e.backward);
     if (e.backward) {
       INFO(e.name);
-      CHECK(!e.node.empty());  // every backward op ran inside a node (or the accumulation, tagged too)
+      CHECK(!e.node.empty());  // no two gradients meet here, so every backward op ran inside a node
     }
   }
   const ProfileTotals totals = prof.totals();
@@ -153,6 +153,16 @@ TEST_CASE("profiler: a stopped or absent profiler records nothing", "[profiler]"
   REQUIRE(later.events().size() == 1);
   CHECK(later.events()[0].name == "relu");
   CHECK(later.events()[0].input_description() == "[4, 5] float32");
+}
+
+TEST_CASE("profiler: empty operands declare zero work, never NaN", "[profiler]") {
+  Profiler prof(test_options());
+  mm(empty({0, 3}), empty({3, 2}));
+  bmm(empty({2, 0, 3}), empty({2, 3, 4}));
+  matmul(empty({2, 3, 0}), empty({0, 4}));
+  prof.stop();
+  CHECK(prof.totals().op_calls >= 3);
+  CHECK(prof.totals().flops == 0);
 }
 
 TEST_CASE("profiler: sessions nest and each sees its own span", "[profiler]") {
