@@ -231,6 +231,8 @@ int run(int argc, char** argv) {
   app.add_flag("--overwrite", o.overwrite, "start the grid of this name afresh");
   app.add_option("--threads", o.threads, "CPU threads (0: the engine's default)")->check(CLI::NonNegativeNumber);
   app.failure_message([](const CLI::App*, const CLI::Error& e) { return fmt::format("error: {} (see --help)\n", e.what()); });
+  // An option given twice: the last wins (a script can append overrides to a preset command line).
+  for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
