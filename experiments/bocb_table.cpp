@@ -373,6 +373,7 @@ ImageData make_image_data(const DataOptions& o) {
   transform.size = d.info.height;
   transform.channels = d.channels;
   const data::TransformPtr train_transform = data::image_transforms(d.info, transform);
+  d.train_transform = train_transform;
   transform.train = false;
   const data::TransformPtr test_transform = data::image_transforms(d.info, transform);
   d.train = std::make_unique<data::DataLoader>(

@@ -127,6 +127,7 @@ struct ImageData {
   int64_t channels = 0;
   data::DatasetPtr train_set, test_set;
   std::unique_ptr<data::DataLoader> train, test;
+  data::TransformPtr train_transform;  // for extra loaders over train_set (Sophia's Hessian batches)
   std::string description;  // "fashion_mnist (60000 train / 10000 test)"
 };
 ImageData make_image_data(const DataOptions& options);
