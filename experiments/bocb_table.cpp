@@ -17,6 +17,10 @@
 #include "experiments/trainer/run_dir.h"
 #include "models/zoo.h"
 
+// LAPACK (OpenBLAS ships it): eigenvalues, and optionally vectors, of a symmetric matrix.
+extern "C" void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w, float* work,
+                        const int* lwork, int* iwork, const int* liwork, int* info);
+
 namespace ember::experiments::bocb {
 namespace {
 
@@ -326,7 +330,64 @@ LayerStats layer_stats(const std::string& name, const Tensor& weight, int bins) 
     const double p = static_cast<double>(count) / static_cast<double>(s.numel);
     s.entropy -= p * std::log(p);
   }
+  if (w.dim() >= 2) {
+    // matrix: (out, in·k·k); X = M·Mᵀ on the smaller side (the nonzero spectrum of WᵀW either way).
+    Tensor matrix = w.reshape({w.size(0), s.numel / w.size(0)}).to(DType::f32);
+    if (matrix.size(0) > matrix.size(1)) matrix = matrix.t().contiguous();
+    if (matrix.size(0) >= kMinSpectrum) {
+      NoGradGuard no_grad;
+      const PowerLawFit fit = fit_power_law(symmetric_eigenvalues(matmul(matrix, matrix.t())));
+      s.alpha = fit.alpha;
+      s.alpha_lambda_min = fit.lambda_min;
+    }
+  }
   return s;
+}
+
+std::vector<double> symmetric_eigenvalues(const Tensor& x) {
+  EMBER_CHECK(x.dim() == 2 && x.size(0) == x.size(1), "symmetric_eigenvalues: expected a square matrix, got {}", x.sizes());
+  const int n = static_cast<int>(x.size(0));
+  if (n == 0) return {};
+  // Column-major and row-major agree for a symmetric matrix; ssyevd overwrites its input.
+  Tensor a = x.detach().to(DType::f32).contiguous().clone();
+  std::vector<float> w(static_cast<size_t>(n));
+  int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+  float work_query = 0.0f;
+  ssyevd_("N", "U", &n, a.data_ptr<float>(), &n, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+  lwork = static_cast<int>(work_query);
+  liwork = iwork_query;
+  std::vector<float> work(static_cast<size_t>(std::max(1, lwork)));
+  std::vector<int> iwork(static_cast<size_t>(std::max(1, liwork)));
+  ssyevd_("N", "U", &n, a.data_ptr<float>(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  EMBER_CHECK(info == 0, "symmetric_eigenvalues: ssyevd failed (info {}) on a {}x{} matrix", info, n, n);
+  return std::vector<double>(w.begin(), w.end());
+}
+
+PowerLawFit fit_power_law(std::vector<double> values, int64_t min_tail) {
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !(v > 0.0) || !std::isfinite(v); }),
+               values.end());
+  std::sort(values.begin(), values.end());
+  PowerLawFit best;
+  const auto n = static_cast<int64_t>(values.size());
+  for (int64_t start = 0; start + min_tail <= n; ++start) {
+    const double xmin = values[static_cast<size_t>(start)];
+    if (start > 0 && xmin == values[static_cast<size_t>(start - 1)]) continue;  // the same tail
+    const int64_t tail = n - start;
+    double log_sum = 0.0;
+    for (int64_t i = start; i < n; ++i) log_sum += std::log(values[static_cast<size_t>(i)] / xmin);
+    if (!(log_sum > 0.0)) continue;
+    const double alpha = 1.0 + static_cast<double>(tail) / log_sum;
+    // KS distance between the tail's empirical CDF and P(x) = 1 − (x / xmin)^(1 − α).
+    double ks = 0.0;
+    for (int64_t i = start; i < n; ++i) {
+      const double model = 1.0 - std::pow(values[static_cast<size_t>(i)] / xmin, 1.0 - alpha);
+      const double below = static_cast<double>(i - start) / static_cast<double>(tail);
+      const double upto = static_cast<double>(i - start + 1) / static_cast<double>(tail);
+      ks = std::max({ks, std::abs(model - below), std::abs(upto - model)});
+    }
+    if (std::isnan(best.ks_distance) || ks < best.ks_distance) best = {alpha, xmin, ks, tail};
+  }
+  return best;
 }
 
 std::vector<LayerStats> model_layer_stats(const nn::Module& model) {
@@ -339,10 +400,11 @@ std::vector<LayerStats> model_layer_stats(const nn::Module& model) {
 std::string layer_stats_csv(const std::vector<LayerStats>& stats, const std::string& backbone,
                             const std::string& optimizer, uint64_t seed, bool header) {
   std::ostringstream out;
-  if (header) out << "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy\n";
+  if (header) out << "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min\n";
+  const auto number = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
   for (const LayerStats& s : stats)
-    out << fmt::format("{},{},{},{},{},{},{:.9g},{:.9g}\n", backbone, optimizer, seed, s.name, fmt::join(s.shape, "x"),
-                       s.numel, s.l2_norm, s.entropy);
+    out << fmt::format("{},{},{},{},{},{},{:.9g},{:.9g},{},{}\n", backbone, optimizer, seed, s.name,
+                       fmt::join(s.shape, "x"), s.numel, s.l2_norm, s.entropy, number(s.alpha), number(s.alpha_lambda_min));
   return out.str();
 }
 

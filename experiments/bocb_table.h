@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,11 +102,28 @@ struct LayerStats {
   int64_t numel = 0;
   double l2_norm = 0.0;
   double entropy = 0.0;  // −Σ p log p of a `bins`-bin histogram over [min, max] (nats)
+  // WeightWatcher's power-law exponent of the ESD: the eigenvalues of X = W·Wᵀ (W reshaped to
+  // (out, in·k·k), the smaller side first) fitted to ρ(λ) ∝ λ^(−α) on their tail λ >= λ_min by
+  // Clauset's maximum likelihood, λ_min chosen by the smallest Kolmogorov-Smirnov distance. NaN
+  // when the smaller side has fewer than kMinSpectrum eigenvalues.
+  double alpha = std::numeric_limits<double>::quiet_NaN();
+  double alpha_lambda_min = std::numeric_limits<double>::quiet_NaN();
 };
+inline constexpr int64_t kMinSpectrum = 8;
+// Eigenvalues (ascending) of a symmetric matrix, through LAPACK's ssyevd (OpenBLAS). x: (n, n) f32.
+std::vector<double> symmetric_eigenvalues(const Tensor& x);
+struct PowerLawFit {
+  double alpha = std::numeric_limits<double>::quiet_NaN();
+  double lambda_min = std::numeric_limits<double>::quiet_NaN();
+  double ks_distance = std::numeric_limits<double>::quiet_NaN();
+  int64_t tail = 0;  // eigenvalues in the fitted tail
+};
+// The fit above on positive values (unsorted); at least `min_tail` values in the tail.
+PowerLawFit fit_power_law(std::vector<double> values, int64_t min_tail = 5);
 LayerStats layer_stats(const std::string& name, const Tensor& weight, int bins = 64);
 // Weights of dimension >= 2 (linear and conv kernels), in the model's parameter order.
 std::vector<LayerStats> model_layer_stats(const nn::Module& model);
-// "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy" rows (header when `header`).
+// "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min" rows (header when `header`).
 std::string layer_stats_csv(const std::vector<LayerStats>& stats, const std::string& backbone,
                             const std::string& optimizer, uint64_t seed, bool header);
 

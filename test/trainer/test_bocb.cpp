@@ -254,3 +254,25 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   CHECK(bad.status != 0);
   CHECK(bad.output.find("swirl") != std::string::npos);
 }
+
+TEST_CASE("bocb: ESD eigenvalues through ssyevd and the power-law fit", "[trainer][bocb]") {
+  // [[2, 1], [1, 2]] has eigenvalues 1 and 3; [[4, 0, 0], [0, 1, 0], [0, 0, 9]] its diagonal.
+  std::vector<double> e = bocb::symmetric_eigenvalues(from_vector<float>({2, 1, 1, 2}, {2, 2}));
+  REQUIRE(e.size() == 2);
+  CHECK(e[0] == Approx(1.0));
+  CHECK(e[1] == Approx(3.0));
+  e = bocb::symmetric_eigenvalues(from_vector<float>({4, 0, 0, 0, 1, 0, 0, 0, 9}, {3, 3}));
+  CHECK(e == std::vector<double>{1.0, 4.0, 9.0});
+  // Exact quantiles of a Pareto law with α = 3 (density ∝ λ^−3, λ >= 0.5): the fit finds α ≈ 3.
+  std::vector<double> pareto;
+  for (int i = 0; i < 2000; ++i) pareto.push_back(0.5 * std::pow(1.0 - (i + 0.5) / 2000.0, -1.0 / 2.0));
+  const bocb::PowerLawFit fit = bocb::fit_power_law(pareto);
+  CHECK(fit.alpha == Approx(3.0).epsilon(0.05));
+  CHECK(fit.ks_distance < 0.02);
+  // A layer big enough for a spectrum gets an α; a 3 × 4 one does not.
+  Generator gen(3);
+  const bocb::LayerStats big = bocb::layer_stats("w", randn({16, 32}, gen), 16);
+  CHECK(std::isfinite(big.alpha));
+  CHECK(big.alpha > 1.0);
+  CHECK(std::isnan(bocb::layer_stats("w", randn({3, 4}, gen)).alpha));
+}
