@@ -7,7 +7,8 @@
 //   results.md      Table 1 for our grid: top-1 mean ± std per cell, failures ~x~ (median − γ rule),
 //                   top-4 per backbone *x*, Mean and Std/Range without each backbone's worst, the
 //                   paper's number beside ours where the paper has the column
-//   layer_stats.csv per-layer L2 norm and weight-histogram entropy of every trained model
+//   layer_stats.csv per-layer L2 norm, weight-histogram entropy and ESD power-law α of every
+//                   trained model; layer_{l2_norm,entropy,alpha}.png box plots of them
 //   cells/<backbone>_<optimizer>_s<seed>/   each cell's run folder (metrics, checkpoints)
 // A NaN/inf loss marks its cell "diverged" and the grid goes on.
 //
@@ -20,6 +21,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -56,6 +58,7 @@ struct Options {
   std::string name;
   bool overwrite = false;
   int threads = 0;
+  bool plot = true;
 };
 
 struct Backbone {
@@ -240,6 +243,17 @@ bocb::CellResult run_cell(const Backbone& b, const std::string& optimizer, uint6
   return cell;
 }
 
+void plot_layer_stats(const fs::path& grid_dir) {
+  const fs::path script = fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py";
+  if (!fs::exists(grid_dir / "layer_stats.csv")) return;
+  if (!fs::exists(script) || std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
+    std::cout << "plots: skipped (needs " << script.string() << " and /usr/bin/python3 with matplotlib)\n";
+    return;
+  }
+  const std::string command = fmt::format("/usr/bin/python3 '{}' --layer-stats '{}'", script.string(), grid_dir.string());
+  if (std::system(command.c_str()) != 0) std::cout << "plots: scripts/plot_compare.py failed (layer_stats.csv is intact)\n";
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"The BOCB grid (papers.md §1): backbones × optimizers × seeds, each cell a training run with the "
                "tuned lr/wd of §1.5. Writes RUNS_DIR/bocb/NAME/; rerunning the same command resumes a killed grid."};
@@ -266,6 +280,7 @@ int run(int argc, char** argv) {
   app.add_option("--name", o.name, "grid name (default: the preset); an existing grid of this name is resumed");
   app.add_flag("--overwrite", o.overwrite, "start the grid of this name afresh");
   app.add_option("--threads", o.threads, "CPU threads (0: the engine's default)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--plot,!--no-plot", o.plot, "box plots of the layer statistics (scripts/plot_compare.py --layer-stats)");
   app.failure_message([](const CLI::App*, const CLI::Error& e) { return fmt::format("error: {} (see --help)\n", e.what()); });
   // An option given twice: the last wins (a script can append overrides to a preset command line).
   for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -333,6 +348,7 @@ int run(int argc, char** argv) {
         write_table();  // a partial table after every cell
       }
   write_table();
+  if (o.plot) plot_layer_stats(grid_dir);
   std::cout << "results: " << (grid_dir / "results.md").string() << "\n";
   return 0;
 }

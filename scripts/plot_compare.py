@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Plots the variants of a comparison run (build/experiments/sema) on shared axes.
+"""Plots the variants of a comparison run (build/experiments/sema) on shared axes, or the per-layer
+statistics of a BOCB grid (build/experiments/bocb).
 
     scripts/plot_compare.py runs/sema/<name>
+    scripts/plot_compare.py --layer-stats runs/bocb/<name>
+
+--layer-stats reads the grid's layer_stats.csv and writes layer_<statistic>.png (L2 norm, entropy,
+PL alpha): for each backbone, one box per optimizer over the layers of its trained models.
 
 The run folder holds one subfolder per variant (plain, ema, sema, lookahead), each with the
 metrics.jsonl the trainer's format uses (kind "train": running training loss; kind "eval": test
@@ -27,7 +32,45 @@ def variants(run_dir):
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
+def plot_layer_stats(grid_dir):
+    path = os.path.join(grid_dir, "layer_stats.csv")
+    if not os.path.isfile(path):
+        print(f"plot_compare.py: {path} not found", file=sys.stderr)
+        return 1
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    backbones = list(dict.fromkeys(r["backbone"] for r in rows))
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    written = []
+    for key, label in (("l2_norm", "L2 norm"), ("entropy", "weight-histogram entropy (nats)"), ("alpha", "PL exponent α of the ESD")):
+        figure, axes_list = plt.subplots(1, len(backbones), figsize=(max(6, 1 + 0.6 * len(optimizers)) * len(backbones), 4.5),
+                                         squeeze=False)
+        for axes, backbone in zip(axes_list[0], backbones):
+            data, names = [], []
+            for optimizer in optimizers:
+                values = [float(r[key]) for r in rows if r["backbone"] == backbone and r["optimizer"] == optimizer and r.get(key)]
+                if values:
+                    data.append(values)
+                    names.append(optimizer)
+            if data:
+                axes.boxplot(data)
+                axes.set_xticks(range(1, len(names) + 1))
+                axes.set_xticklabels(names, rotation=45, ha="right")
+            axes.set_title(backbone)
+            axes.set_ylabel(label)
+            axes.grid(True, alpha=0.3)
+        figure.tight_layout()
+        out = os.path.join(grid_dir, f"layer_{key}.png")
+        figure.savefig(out, dpi=110)
+        plt.close(figure)
+        written.append(out)
+    print("plots: " + ", ".join(written))
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--layer-stats":
+        return plot_layer_stats(argv[2])
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(argv) == 2 else 2

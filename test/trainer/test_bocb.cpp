@@ -185,7 +185,7 @@ TEST_CASE("bocb binary: a tiny grid runs, resumes cell by cell and marks diverge
   test::ScratchDir scratch("bocb-grid");
   const std::string common = fmt::format(
       "--preset none --backbones mlp:width=16 --optimizers sgd,adamw --dataset synthetic --train-limit 128 "
-      "--test-limit 32 --batch-size 32 --epochs 1 --max-steps 2 --threads 1 --runs-dir '{}' --name g",
+      "--test-limit 32 --batch-size 32 --epochs 1 --max-steps 2 --threads 1 --no-plot --runs-dir '{}' --name g",
       scratch.path().string());
   const fs::path grid = scratch.path() / "bocb" / "g";
   Outcome first = run("bocb", common, scratch.path());
