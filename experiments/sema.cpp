@@ -3,6 +3,9 @@
 //   plain      the optimizer alone
 //   ema        + an EMA of the weights (evaluated with the EMA weights)
 //   sema       + Switch EMA: the EMA weights are copied into the model at every epoch start
+//   swa        + SWA: the equal-weight mean of the weights at the end of each epoch from
+//              --swa-start-epoch (default: 75% of the epochs), evaluated with BN statistics
+//              recomputed over the training set
 //   lookahead  the optimizer wrapped in Lookahead (k 5, α 0.5)
 // and the run folder gets results.md (final and best test top-1 per variant, epochs to reach the
 // plain run's best), compare_loss.png / compare_accuracy.png (every variant on one plot, made by
@@ -21,6 +24,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -34,6 +38,7 @@
 #include "optim/lookahead.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "optim/swa.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -55,6 +60,7 @@ struct Options {
   double ema_warmup_epochs = 1.0;   // linear momentum warm-up (papers.md §6: 5 epochs at 200)
   double ema_warmup_ratio = 0.9;
   std::string variants = "plain,ema,sema";
+  int64_t swa_start_epoch = -1;     // -1: 75% of the epochs
   int64_t flatness_points = 11;     // α in [−1, 1]; 0: no probe
   int64_t max_steps = 0;
   int64_t log_every = 20;
@@ -65,7 +71,7 @@ struct Options {
   bool plot = true;
 };
 
-const std::vector<std::string> kVariants = {"plain", "ema", "sema", "lookahead"};
+const std::vector<std::string> kVariants = {"plain", "ema", "sema", "swa", "lookahead"};
 
 // Preset values for every option the command line leaves unset.
 void apply_preset(const CLI::App& app, Options& o) {
@@ -88,7 +94,7 @@ void apply_preset(const CLI::App& app, Options& o) {
     set("--weight-decay", o.weight_decay, 1e-4);
     set("--ema-momentum", o.ema_momentum, 0.999);
     set("--ema-warmup-epochs", o.ema_warmup_epochs, 5.0);
-    set("--variants", o.variants, std::string("plain,ema,sema,lookahead"));
+    set("--variants", o.variants, std::string("plain,ema,sema,swa,lookahead"));
     set("--crop-padding", o.data.crop_padding, int64_t{4});
   } else {
     EMBER_CHECK(o.preset == "none", "sema: unknown --preset '{}' (quick, paper, none)", o.preset);
@@ -178,6 +184,41 @@ VariantResult train_variant(const std::string& variant, const Options& o, const 
   ema_options.warmup_ratio = o.ema_warmup_ratio;
   std::unique_ptr<optim::SwitchEMA> sema;  // "ema" uses its EMA without switching
   if (variant == "ema" || variant == "sema") sema = std::make_unique<optim::SwitchEMA>(*model, ema_options);
+  std::unique_ptr<optim::SWA> swa;
+  std::unique_ptr<data::DataLoader> bn_batches;  // SWA's BN recomputation: the training set, in order
+  if (variant == "swa") {
+    const int64_t start = o.swa_start_epoch >= 0 ? o.swa_start_epoch : (3 * o.epochs) / 4;
+    swa = std::make_unique<optim::SWA>(*model, optim::SwaOptions{.start_epoch = start});
+    bn_batches = std::make_unique<data::DataLoader>(
+        data.train_set, data::DataLoaderOptions{.batch_size = o.data.batch_size, .num_workers = o.data.workers},
+        data.train_transform);
+  }
+  // Runs `fn` with the weights the variant is judged by swapped in: the EMA's, the SWA mean's (with
+  // BN statistics recomputed for it; the training ones are put back after), or the model's own.
+  const auto with_evaluated_weights = [&](const std::function<void()>& fn) {
+    if (sema) {
+      auto scope = sema->ema().swapped_into(*model);
+      fn();
+    } else if (swa && swa->n_averaged() > 0) {
+      std::vector<Tensor> buffers, saved;
+      {
+        NoGradGuard no_grad;
+        for (const auto& [name, buffer] : model->named_buffers()) {
+          buffers.push_back(buffer);
+          saved.push_back(buffer.clone());
+        }
+      }
+      {
+        auto scope = swa->swapped_into(*model);
+        optim::update_bn(*model, *bn_batches);
+        fn();
+      }
+      NoGradGuard no_grad;
+      for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(saved[i]);
+    } else {
+      fn();
+    }
+  };
 
   experiments::TrainerConfig config;
   config.epochs = o.epochs;
@@ -196,12 +237,7 @@ VariantResult train_variant(const std::string& variant, const Options& o, const 
   int64_t loss_count = 0;
   const auto evaluate = [&](int64_t epoch, int64_t step) {
     experiments::EvalResult eval;
-    if (sema) {
-      auto scope = sema->ema().swapped_into(*model);
-      eval = trainer.evaluate(*data.test);
-    } else {
-      eval = trainer.evaluate(*data.test);
-    }
+    with_evaluated_weights([&] { eval = trainer.evaluate(*data.test); });
     metrics.write({{"kind", "eval"}, {"epoch", epoch}, {"step", step}, {"loss", eval.loss}, {"acc", eval.top1}, {"top5", eval.top5}});
     result.top1_per_epoch.push_back(eval.top1);
     result.final_top1 = eval.top1;
@@ -226,6 +262,7 @@ VariantResult train_variant(const std::string& variant, const Options& o, const 
       loss_count = 0;
     }
     if (info.step_in_epoch == steps_per_epoch) {  // the epoch's last step: evaluate, then the switch
+      if (swa && swa->should_update(info.epoch)) swa->update(*model);
       evaluate(info.epoch + 1, info.step);
       evaluated_last = true;
       // SEMA switches "after each epoch": at the start of the next one (before_train_epoch).
@@ -238,11 +275,9 @@ VariantResult train_variant(const std::string& variant, const Options& o, const 
   if (!evaluated_last) evaluate(fit.epochs_completed + 1, fit.steps);  // --max-steps stopped mid-epoch
   result.steps = fit.steps;
   result.seconds = fit.wall_seconds;
-  if (o.flatness_points > 0) {
-    std::optional<optim::AveragedWeightsScope> scope;
-    if (sema) scope.emplace(sema->ema().weights(), *model);
-    result.flatness = flatness_probe(trainer, *data.test, o.flatness_points, o.data.seed + 7919);
-  }
+  if (o.flatness_points > 0)
+    with_evaluated_weights(
+        [&] { result.flatness = flatness_probe(trainer, *data.test, o.flatness_points, o.data.seed + 7919); });
   return result;
 }
 
@@ -322,7 +357,8 @@ int run(int argc, char** argv) {
   app.add_option("--ema-momentum", o.ema_momentum, "EMA momentum m: ema = m·ema + (1 − m)·θ")->check(CLI::Range(0.0, 1.0));
   app.add_option("--ema-warmup-epochs", o.ema_warmup_epochs, "linear EMA-momentum warm-up in epochs (0: none)")->check(CLI::NonNegativeNumber);
   app.add_option("--ema-warmup-ratio", o.ema_warmup_ratio, "EMA warm-up ratio r in (0, 1]")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--variants", o.variants, "comma-separated: plain, ema, sema, lookahead");
+  app.add_option("--variants", o.variants, "comma-separated: plain, ema, sema, swa, lookahead");
+  app.add_option("--swa-start-epoch", o.swa_start_epoch, "SWA averages the epochs from this one (0-based; -1: 75% of the epochs)");
   app.add_option("--flatness-points", o.flatness_points, "points of the 1-D loss probe along a random direction (0: none)")->check(CLI::NonNegativeNumber);
   app.add_option("--max-steps", o.max_steps, "stop every variant after N steps (smoke runs)")->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", o.log_every, "a training-loss record every N steps")->check(CLI::PositiveNumber);

@@ -234,7 +234,7 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   test::ScratchDir scratch("sema-smoke");
   const std::string arguments = fmt::format(
       "--preset none --dataset synthetic --model mlp --width 16 --train-limit 128 --test-limit 32 --batch-size 32 "
-      "--epochs 2 --log-every 1 --variants plain,ema,sema --flatness-points 3 --threads 1 --no-plot --runs-dir '{}' "
+      "--epochs 2 --log-every 1 --variants plain,ema,sema,swa --flatness-points 3 --threads 1 --no-plot --runs-dir '{}' "
       "--name s",
       scratch.path().string());
   Outcome outcome = run("sema", arguments, scratch.path());
@@ -243,8 +243,8 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   const fs::path folder = scratch.path() / "sema" / "s";
   const std::string results = read(folder / "results.md");
   INFO(results);
-  for (const char* row : {"| plain |", "| ema |", "| sema |"}) CHECK(results.find(row) != std::string::npos);
-  CHECK(count_lines(folder / "flatness.csv") == 1 + 3 * 3);
+  for (const char* row : {"| plain |", "| ema |", "| sema |", "| swa |"}) CHECK(results.find(row) != std::string::npos);
+  CHECK(count_lines(folder / "flatness.csv") == 1 + 4 * 3);
   // Four batches per epoch and two epochs: SEMA switched once (at the start of epoch 2), EMA never.
   CHECK(table_cell(results, "sema", 6) == "1");
   CHECK(table_cell(results, "ema", 6) == "0");
