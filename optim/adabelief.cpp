@@ -17,11 +17,7 @@ AdaBelief::AdaBelief(std::vector<ParamGroup> groups, const std::map<std::string,
                                {"weight_decouple", 1.0}, {"amsgrad", 0.0}, {"rectify", 1.0},
                                {"degenerated_to_sgd", 1.0}},
                               options)) {
-  check_option("lr", 0.0, 1e300);
-  check_option("eps", 0.0, 1e300);
-  check_option("beta1", 0.0, 1.0, false, true);
-  check_option("beta2", 0.0, 1.0, false, true);
-  check_option("weight_decay", 0.0, 1e300);
+  check_adam_options();
 }
 
 void AdaBelief::step() {

@@ -28,11 +28,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, const std::map<std::string, double>
 Adam::Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const std::map<std::string, double>& options)
     : Optimizer(name, std::move(groups), merge_options(name, adam_defaults(decoupled ? 1e-2 : 0.0), options)),
       decoupled_(decoupled) {
-  check_option("lr", 0.0, 1e300);
-  check_option("eps", 0.0, 1e300);
-  check_option("beta1", 0.0, 1.0, false, true);
-  check_option("beta2", 0.0, 1.0, false, true);
-  check_option("weight_decay", 0.0, 1e300);
+  check_adam_options();
 }
 
 void Adam::step() {

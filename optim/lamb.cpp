@@ -15,11 +15,7 @@ Lamb::Lamb(std::vector<ParamGroup> groups, const std::map<std::string, double>& 
                               {{"lr", 1e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-6}, {"weight_decay", 0.01},
                                {"always_adapt", 0.0}, {"trust_clip", 0.0}},
                               options)) {
-  check_option("lr", 0.0, 1e300);
-  check_option("eps", 0.0, 1e300);
-  check_option("beta1", 0.0, 1.0, false, true);
-  check_option("beta2", 0.0, 1.0, false, true);
-  check_option("weight_decay", 0.0, 1e300);
+  check_adam_options();
 }
 
 void Lamb::step() {

@@ -14,11 +14,7 @@ NAdam::NAdam(std::vector<ParamGroup> groups, const std::map<std::string, double>
                               {{"lr", 2e-3}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0},
                                {"momentum_decay", 4e-3}},
                               options)) {
-  check_option("lr", 0.0, 1e300);
-  check_option("eps", 0.0, 1e300);
-  check_option("beta1", 0.0, 1.0, false, true);
-  check_option("beta2", 0.0, 1.0, false, true);
-  check_option("weight_decay", 0.0, 1e300);
+  check_adam_options();
   check_option("momentum_decay", 0.0, 1e300);
 }
 

@@ -113,6 +113,14 @@ void Optimizer::set_lr(double lr) {
   for (ParamGroup& group : groups_) group.options["lr"] = lr;
 }
 
+void Optimizer::check_adam_options() const {
+  check_option("lr", 0.0, 1e300);
+  check_option("eps", 0.0, 1e300);
+  check_option("beta1", 0.0, 1.0, false, true);
+  check_option("beta2", 0.0, 1.0, false, true);
+  check_option("weight_decay", 0.0, 1e300);
+}
+
 void Optimizer::check_option(const std::string& key, double lo, double hi, bool lo_open, bool hi_open) const {
   for (size_t g = 0; g < groups_.size(); ++g) {
     const double value = groups_[g].get(key);

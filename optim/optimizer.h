@@ -94,6 +94,8 @@ class Optimizer {
   // Errors naming the optimizer, group and key unless lo <= value <= hi (lo < value when
   // lo_open, value < hi when hi_open) for every group.
   void check_option(const std::string& key, double lo, double hi, bool lo_open = false, bool hi_open = false) const;
+  // The Adam family's common ranges: lr, eps, weight_decay >= 0; beta1, beta2 in [0, 1).
+  void check_adam_options() const;
 
   // One parameter inside step(): what a fused update needs.
   struct ParamRef {
