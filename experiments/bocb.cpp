@@ -3,7 +3,8 @@
 // backbones (experiments/bocb_table.h); classic CNNs use the PyTorch recipe, ViT / ConvNeXt the
 // DeiT / ConvNeXt one (warm-up, label smoothing 0.1, gradient clipping 5). The grid folder holds
 //   config.json     the grid's settings
-//   results.jsonl   one line per finished cell: a rerun of the same command skips those (resume)
+//   results.jsonl   one line per finished cell: a rerun of the same command skips those, and a
+//                   cell killed mid-run continues from its last checkpoint (resume)
 //   results.md      Table 1 for our grid: top-1 mean ± std per cell, failures ~x~ (median − γ rule),
 //                   top-4 per backbone *x*, Mean and Std/Range without each backbone's worst, the
 //                   paper's number beside ours where the paper has the column
@@ -180,9 +181,15 @@ bocb::CellResult run_cell(const Backbone& b, const std::string& optimizer, uint6
     trainer_config.tty = false;
     experiments::Trainer trainer(trainer_config, model, *opt, *data.train, data.test.get());
     trainer.set_scheduler(&scheduler);
+    // A cell killed mid-run left checkpoint/last in its folder: it continues from there (exactly,
+    // as the trainer's resume; Sophia's Hessian batches restart). Otherwise a fresh folder.
+    const fs::path cell_dir = grid_dir / "cells" / cell_folder(b, optimizer, seed);
+    const fs::path last_checkpoint = cell_dir / "checkpoint" / "last";
+    const bool resume_cell = fs::exists(last_checkpoint / "state.json");
     const experiments::RunDir run =
-        experiments::RunDir::create({(grid_dir / "cells").string(), ".", cell_folder(b, optimizer, seed), true});
-    run.write_config({{"backbone", b.label}, {"optimizer", optimizer}, {"seed", seed}, {"lr", cell.lr},
+        resume_cell ? experiments::RunDir::open_existing(cell_dir)
+                    : experiments::RunDir::create({(grid_dir / "cells").string(), ".", cell_folder(b, optimizer, seed), true});
+    if (!resume_cell) run.write_config({{"backbone", b.label}, {"optimizer", optimizer}, {"seed", seed}, {"lr", cell.lr},
                       {"weight_decay", hp.weight_decay}, {"hyperparameters_from", source},
                       {"recipe", modern ? "modern (warm-up, label smoothing 0.1, clip 5, drop path 0.1)" : "pytorch"},
                       {"schedule", nlohmann::json(schedule)}, {"data", data.description}});
@@ -223,9 +230,13 @@ bocb::CellResult run_cell(const Backbone& b, const std::string& optimizer, uint6
     }
     std::cout << fmt::format("== {} / {} / seed {}: lr {:g}, wd {:g} ({}) ==\n", b.label, optimizer, seed, cell.lr,
                              hp.weight_decay, source) << std::flush;
+    if (resume_cell) {
+      trainer.resume(last_checkpoint);
+      std::cout << "resumed the cell from " << last_checkpoint.string() << " at step " << trainer.step() << "\n";
+    }
     const experiments::FitResult fit = trainer.fit();
-    EMBER_CHECK(fit.last_eval.has_value(), "bocb: the cell ended without an evaluation");
-    cell.top1 = fit.last_eval->top1;
+    // (A cell whose training had finished before the kill trains no further: evaluate it here.)
+    cell.top1 = fit.last_eval ? fit.last_eval->top1 : trainer.evaluate(*data.test).top1;
     cell.best_top1 = std::max(fit.best_top1, cell.top1);
     cell.steps = fit.steps;
     const std::vector<bocb::LayerStats> stats = bocb::model_layer_stats(*model);

@@ -212,6 +212,27 @@ TEST_CASE("bocb binary: a tiny grid runs, resumes cell by cell and marks diverge
   CHECK(after[1].optimizer == "adamw");
   CHECK(after[1].top1 == before[1].top1);  // the same seed trains the same cell again
 
+  // A cell killed mid-run (its checkpoint/last is there, its line is not): the rerun continues it
+  // from the checkpoint instead of starting over. Here: the adamw cell stopped by --max-steps 2 is
+  // taken on to 3 steps.
+  std::ofstream(grid / "results.jsonl", std::ios::trunc) << bocb::to_json(before[0]).dump() << "\n";
+  Outcome continued = run("bocb", common + " --max-steps 3", scratch.path());
+  INFO(continued.output);
+  REQUIRE(continued.status == 0);
+  CHECK(continued.output.find("resumed the cell from") != std::string::npos);
+  CHECK(continued.output.find("at step 2") != std::string::npos);
+  const std::vector<bocb::CellResult> resumed = bocb::read_results(grid / "results.jsonl");
+  REQUIRE(resumed.size() == 2);
+  CHECK(resumed[1].steps == 3);
+
+  // Sophia runs in a grid, with its Hessian estimates.
+  Outcome sophia = run("bocb", common + "s --optimizers sophia", scratch.path());
+  INFO(sophia.output);
+  CHECK(sophia.status == 0);
+  const std::vector<bocb::CellResult> s = bocb::read_results(scratch.path() / "bocb" / "gs" / "results.jsonl");
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].status == "ok");
+
   // An absurd lr makes the loss NaN: the cell is "diverged", the grid still finishes with exit 0.
   Outcome diverged = run("bocb", common + "x --optimizers sgd --lr-scale 1e30", scratch.path());
   INFO(diverged.output);
