@@ -8,8 +8,8 @@
 //   results.md      Table 1 for our grid: top-1 mean ± std per cell, failures ~x~ (median − γ rule),
 //                   top-4 per backbone *x*, Mean and Std/Range without each backbone's worst, the
 //                   paper's number beside ours where the paper has the column
-//   layer_stats.csv per-layer L2 norm, weight-histogram entropy and ESD power-law α of every
-//                   trained model; layer_{l2_norm,entropy,alpha}.png box plots of them
+//   layer_stats.csv per-layer L2 norm, weight-histogram entropy, ESD power-law α and top-4 PCA energy of every
+//                   trained model; layer_{l2_norm,entropy,alpha,pca_energy_top4}.png box plots of them
 //   cells/<backbone>_<optimizer>_s<seed>/   each cell's run folder (metrics, checkpoints)
 // A NaN/inf loss marks its cell "diverged" and the grid goes on.
 //

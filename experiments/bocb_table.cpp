@@ -332,13 +332,24 @@ LayerStats layer_stats(const std::string& name, const Tensor& weight, int bins) 
   }
   if (w.dim() >= 2) {
     // matrix: (out, in·k·k); X = M·Mᵀ on the smaller side (the nonzero spectrum of WᵀW either way).
-    Tensor matrix = w.reshape({w.size(0), s.numel / w.size(0)}).to(DType::f32);
-    if (matrix.size(0) > matrix.size(1)) matrix = matrix.t().contiguous();
-    if (matrix.size(0) >= kMinSpectrum) {
-      NoGradGuard no_grad;
-      const PowerLawFit fit = fit_power_law(symmetric_eigenvalues(matmul(matrix, matrix.t())));
+    NoGradGuard no_grad;
+    const Tensor rows = w.reshape({w.size(0), s.numel / w.size(0)}).to(DType::f32);
+    // The nonzero spectrum of AᵀA equals that of A·Aᵀ: take the smaller Gram matrix.
+    const auto gram = [](const Tensor& a) { return a.size(0) <= a.size(1) ? matmul(a, a.t()) : matmul(a.t(), a); };
+    if (std::min(rows.size(0), rows.size(1)) >= kMinSpectrum) {
+      const PowerLawFit fit = fit_power_law(symmetric_eigenvalues(gram(rows)));
       s.alpha = fit.alpha;
       s.alpha_lambda_min = fit.lambda_min;
+      // rows: (out, features); centred over the output units.
+      std::vector<double> pca = symmetric_eigenvalues(gram(rows - mean(rows, {0}, true)));
+      std::sort(pca.begin(), pca.end(), std::greater<>());
+      double total = 0.0, top = 0.0;
+      for (size_t i = 0; i < pca.size(); ++i) {
+        const double lambda = std::max(0.0, pca[i]);
+        total += lambda;
+        if (static_cast<int64_t>(i) < kPcaTopK) top += lambda;
+      }
+      if (total > 0.0) s.pca_energy = top / total;
     }
   }
   return s;
@@ -400,11 +411,12 @@ std::vector<LayerStats> model_layer_stats(const nn::Module& model) {
 std::string layer_stats_csv(const std::vector<LayerStats>& stats, const std::string& backbone,
                             const std::string& optimizer, uint64_t seed, bool header) {
   std::ostringstream out;
-  if (header) out << "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min\n";
+  if (header) out << "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min,pca_energy_top4\n";
   const auto number = [](double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string(); };
   for (const LayerStats& s : stats)
-    out << fmt::format("{},{},{},{},{},{},{:.9g},{:.9g},{},{}\n", backbone, optimizer, seed, s.name,
-                       fmt::join(s.shape, "x"), s.numel, s.l2_norm, s.entropy, number(s.alpha), number(s.alpha_lambda_min));
+    out << fmt::format("{},{},{},{},{},{},{:.9g},{:.9g},{},{},{}\n", backbone, optimizer, seed, s.name,
+                       fmt::join(s.shape, "x"), s.numel, s.l2_norm, s.entropy, number(s.alpha), number(s.alpha_lambda_min),
+                       number(s.pca_energy));
   return out.str();
 }
 

@@ -108,7 +108,11 @@ struct LayerStats {
   // when the smaller side has fewer than kMinSpectrum eigenvalues.
   double alpha = std::numeric_limits<double>::quiet_NaN();
   double alpha_lambda_min = std::numeric_limits<double>::quiet_NaN();
+  // Top-k PCA energy ratio E_k = Σ_{i<=k} λ_i / Σ λ_i of the covariance of W's rows (each output
+  // unit's weights a sample; the rows centred), k = kPcaTopK. NaN like alpha.
+  double pca_energy = std::numeric_limits<double>::quiet_NaN();
 };
+inline constexpr int64_t kPcaTopK = 4;
 inline constexpr int64_t kMinSpectrum = 8;
 // Eigenvalues (ascending) of a symmetric matrix, through LAPACK's ssyevd (OpenBLAS). x: (n, n) f32.
 std::vector<double> symmetric_eigenvalues(const Tensor& x);
@@ -123,7 +127,7 @@ PowerLawFit fit_power_law(std::vector<double> values, int64_t min_tail = 5);
 LayerStats layer_stats(const std::string& name, const Tensor& weight, int bins = 64);
 // Weights of dimension >= 2 (linear and conv kernels), in the model's parameter order.
 std::vector<LayerStats> model_layer_stats(const nn::Module& model);
-// "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min" rows (header when `header`).
+// "backbone,optimizer,seed,layer,shape,numel,l2_norm,entropy,alpha,alpha_lambda_min,pca_energy_top4" rows (header when `header`).
 std::string layer_stats_csv(const std::vector<LayerStats>& stats, const std::string& backbone,
                             const std::string& optimizer, uint64_t seed, bool header);
 

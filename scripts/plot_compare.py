@@ -6,7 +6,7 @@ statistics of a BOCB grid (build/experiments/bocb).
     scripts/plot_compare.py --layer-stats runs/bocb/<name>
 
 --layer-stats reads the grid's layer_stats.csv and writes layer_<statistic>.png (L2 norm, entropy,
-PL alpha): for each backbone, one box per optimizer over the layers of its trained models.
+PL alpha, top-4 PCA energy): for each backbone, one box per optimizer over the layers of its trained models.
 
 The run folder holds one subfolder per variant (plain, ema, sema, lookahead), each with the
 metrics.jsonl the trainer's format uses (kind "train": running training loss; kind "eval": test
@@ -42,7 +42,8 @@ def plot_layer_stats(grid_dir):
     backbones = list(dict.fromkeys(r["backbone"] for r in rows))
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
     written = []
-    for key, label in (("l2_norm", "L2 norm"), ("entropy", "weight-histogram entropy (nats)"), ("alpha", "PL exponent α of the ESD")):
+    for key, label in (("l2_norm", "L2 norm"), ("entropy", "weight-histogram entropy (nats)"), ("alpha", "PL exponent α of the ESD"),
+                       ("pca_energy_top4", "top-4 PCA energy ratio")):
         figure, axes_list = plt.subplots(1, len(backbones), figsize=(max(6, 1 + 0.6 * len(optimizers)) * len(backbones), 4.5),
                                          squeeze=False)
         for axes, backbone in zip(axes_list[0], backbones):

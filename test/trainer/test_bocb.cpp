@@ -296,4 +296,11 @@ TEST_CASE("bocb: ESD eigenvalues through ssyevd and the power-law fit", "[traine
   CHECK(std::isfinite(big.alpha));
   CHECK(big.alpha > 1.0);
   CHECK(std::isnan(bocb::layer_stats("w", randn({3, 4}, gen)).alpha));
+  // PCA energy: rows (i − 7.5)·v + c differ only along v once centred: all energy in one component.
+  const Tensor v = randn({1, 32}, gen), c = randn({1, 32}, gen);
+  const Tensor steps = (arange(0, 16, 1, TensorOptions(DType::f32)) - 7.5).reshape({16, 1});
+  CHECK(bocb::layer_stats("r", matmul(steps, v) + c).pca_energy == Approx(1.0).epsilon(1e-4));
+  // Random rows: four of 16 components hold more than 4/16 of the energy (sorted) but not all.
+  CHECK(big.pca_energy > 0.25);
+  CHECK(big.pca_energy < 0.9);
 }
