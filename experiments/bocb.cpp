@@ -322,6 +322,19 @@ int run(int argc, char** argv) {
                                    {"train_limit", o.data.train_limit}, {"test_limit", o.data.test_limit},
                                    {"batch_size", o.data.batch_size}, {"epochs", o.epochs}, {"lr_scale", o.lr_scale},
                                    {"gamma", o.gamma}, {"max_steps", o.max_steps}, {"threads", num_threads()}};
+  if (resuming && fs::exists(grid_dir / "config.json")) {
+    // Resuming a grid with other settings would mix two experiments in one table. --max-steps and
+    // --threads may change (a smoke-test limit and a speed setting).
+    auto earlier = nlohmann::ordered_json::parse(experiments::read_file(grid_dir / "config.json"), nullptr, false);
+    auto now = config;
+    for (const char* key : {"threads", "max_steps"}) {
+      if (earlier.is_object()) earlier.erase(key);
+      now.erase(key);
+    }
+    EMBER_CHECK(earlier == now,
+                "bocb: {} holds a grid with other settings ({} there, {} now): pass --overwrite to start afresh or "
+                "another --name", grid_dir.string(), earlier.dump(), now.dump());
+  }
   experiments::write_file_atomically(grid_dir / "config.json", config.dump(2) + "\n");
 
   std::vector<bocb::CellResult> cells = bocb::read_results(jsonl);

@@ -245,6 +245,14 @@ TEST_CASE("bocb binary: a tiny grid runs, resumes cell by cell and marks diverge
   Outcome bad = run("bocb", common + "y --optimizers sgd,adamq", scratch.path());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("adamq") != std::string::npos);
+  bad = run("bocb", common + "y --backbones resnet8,nonet", scratch.path());
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("unknown backbone 'nonet'") != std::string::npos);
+  CHECK(bad.output.find("vgg13_bn") != std::string::npos);  // the valid names are listed
+  // Resuming grid "g" with other settings is refused instead of mixing two experiments.
+  bad = run("bocb", common + " --epochs 2", scratch.path());
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("--overwrite") != std::string::npos);
 }
 
 TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sema][binary]") {
