@@ -88,7 +88,9 @@ def main(argv):
         colour = colours[i % len(colours)]
         steps, losses = series(records[name], "train", "loss")
         if steps:
-            axes.plot(steps, losses, "-", color=colour, alpha=0.45, linewidth=1, label=f"{name} train")
+            # Variants train identically until they first differ: distinct dashes keep overlaps visible.
+            dash = ["-", "--", ":", "-."][i % 4]
+            axes.plot(steps, losses, dash, color=colour, alpha=0.6, linewidth=1, label=f"{name} train")
         steps, losses = series(records[name], "eval", "loss")
         if steps:
             axes.plot(steps, losses, "o-", color=colour, markersize=4, label=f"{name} test")
