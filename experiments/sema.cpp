@@ -31,6 +31,7 @@
 
 #include "ember.h"
 #include "experiments/bocb_table.h"
+#include "experiments/trainer/cli.h"
 #include "experiments/trainer/metrics.h"
 #include "experiments/trainer/run_dir.h"
 #include "experiments/trainer/trainer.h"
@@ -367,9 +368,7 @@ int run(int argc, char** argv) {
   app.add_flag("--overwrite", o.overwrite, "replace an existing run folder of the same name");
   app.add_option("--threads", o.threads, "CPU threads (0: the engine's default)")->check(CLI::NonNegativeNumber);
   app.add_flag("--plot,!--no-plot", o.plot, "make the comparison plots with scripts/plot_compare.py");
-  app.failure_message([](const CLI::App*, const CLI::Error& e) { return fmt::format("error: {} (see --help)\n", e.what()); });
-  // An option given twice: the last wins (a script can append overrides to a preset command line).
-  for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  experiments::use_experiment_cli_conventions(app);  // one-line errors; a repeated option's last value wins
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -420,11 +419,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return ember::experiments::run_main(argc, argv, run); }

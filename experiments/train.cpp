@@ -23,6 +23,7 @@
 #include "data/datasets.h"
 #include "data/transforms.h"
 #include "ember.h"
+#include "experiments/trainer/cli.h"
 #include "experiments/trainer/checkpoint.h"
 #include "experiments/trainer/run_dir.h"
 #include "experiments/trainer/trainer.h"
@@ -209,10 +210,7 @@ int run(int argc, char** argv) {
                "metrics.jsonl/.csv, results.md, plots and checkpoint/."};
   Options o;
   const FlagValues flags = add_options(app, o);
-  // One line, like every other error of the binary (CLI11's default adds a second).
-  app.failure_message([](const CLI::App*, const CLI::Error& e) { return fmt::format("error: {} (see --help)\n", e.what()); });
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  for (CLI::Option* option : app.get_options()) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  experiments::use_experiment_cli_conventions(app);  // one-line errors; a repeated option's last value wins
 
   // Precedence: the command line, then (on --resume) the run's own config.json, then --config's
   // file, then --quick's preset, then the defaults. The resumed settings go before the user's
@@ -370,11 +368,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return ember::experiments::run_main(argc, argv, run); }
