@@ -256,14 +256,9 @@ bocb::CellResult run_cell(const Backbone& b, const std::string& optimizer, uint6
 }
 
 void plot_layer_stats(const fs::path& grid_dir) {
-  const fs::path script = fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py";
   if (!fs::exists(grid_dir / "layer_stats.csv")) return;
-  if (!fs::exists(script) || std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
-    std::cout << "plots: skipped (needs " << script.string() << " and /usr/bin/python3 with matplotlib)\n";
-    return;
-  }
-  const std::string command = fmt::format("/usr/bin/python3 '{}' --layer-stats '{}'", script.string(), grid_dir.string());
-  if (std::system(command.c_str()) != 0) std::cout << "plots: scripts/plot_compare.py failed (layer_stats.csv is intact)\n";
+  experiments::run_plot_script(fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py",
+                               {"--layer-stats", grid_dir.string()});
 }
 
 int run(int argc, char** argv) {
@@ -275,13 +270,7 @@ int run(int argc, char** argv) {
   app.add_option("--backbones", o.backbones, "comma-separated name[:width=W][:depth=D] (models/zoo.h names)");
   app.add_option("--optimizers", o.optimizers, "comma-separated (" + fmt::format("{}", fmt::join(bocb::study_optimizers(), ", ")) + ")");
   app.add_option("--seeds", o.seeds, "seeds per cell (0 .. N-1)")->check(CLI::PositiveNumber);
-  app.add_option("--dataset", o.data.dataset, "dataset (" + fmt::format("{}", fmt::join(data::image_dataset_names(), ", ")) + ")");
-  app.add_option("--data-dir", o.data.data_dir, "folder holding the dataset's files");
-  app.add_option("--train-limit", o.data.train_limit, "use only the first N training examples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--test-limit", o.data.test_limit, "use only the first N test examples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", o.data.batch_size, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--crop-padding", o.data.crop_padding, "padding of the random crop")->check(CLI::NonNegativeNumber);
-  app.add_option("--workers", o.data.workers, "data-loader worker threads")->check(CLI::Range(0, 64));
+  bocb::add_data_options(app, o.data);
   app.add_option("--epochs", o.epochs, "epochs per cell")->check(CLI::PositiveNumber);
   app.add_option("--lr-scale", o.lr_scale, "multiply every tuned lr by this")->check(CLI::PositiveNumber);
   app.add_option("--gamma", o.gamma, "failure threshold γ: a result below median − γ (percentage points) fails")->check(CLI::NonNegativeNumber);

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -473,6 +474,16 @@ nn::ModulePtr make_model(const std::string& name, const ImageData& data, int64_t
     *description = fmt::format("{}(width={}, in_channels={}, image_size={}, classes={}, {} parameters)", name, width,
                                data.channels, data.info.height, data.info.num_classes, model->num_parameters());
   return model;
+}
+
+void add_data_options(CLI::App& app, DataOptions& options) {
+  app.add_option("--dataset", options.dataset, "dataset (" + fmt::format("{}", fmt::join(data::image_dataset_names(), ", ")) + ")");
+  app.add_option("--data-dir", options.data_dir, "folder holding the dataset's files");
+  app.add_option("--train-limit", options.train_limit, "use only the first N training examples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--test-limit", options.test_limit, "use only the first N test examples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-size", options.batch_size, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("--crop-padding", options.crop_padding, "padding of the random crop")->check(CLI::NonNegativeNumber);
+  app.add_option("--workers", options.workers, "data-loader worker threads")->check(CLI::Range(0, 64));
 }
 
 }  // namespace ember::experiments::bocb

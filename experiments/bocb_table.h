@@ -23,6 +23,10 @@
 #include "data/datasets.h"
 #include "models/nn/module.h"
 
+namespace CLI {
+class App;
+}
+
 namespace ember::experiments::bocb {
 
 // ---- hyperparameters (papers.md §1.2, §1.3, §1.5) ----
@@ -153,6 +157,9 @@ struct ImageData {
   std::string description;  // "fashion_mnist (60000 train / 10000 test)"
 };
 ImageData make_image_data(const DataOptions& options);
+// The data options both binaries take: --dataset, --data-dir, --train-limit, --test-limit,
+// --batch-size, --crop-padding, --workers.
+void add_data_options(CLI::App& app, DataOptions& options);
 // models::create_model for the data's shape; `width` -1 = the model's default.
 nn::ModulePtr make_model(const std::string& name, const ImageData& data, int64_t width, std::string* description);
 

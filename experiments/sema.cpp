@@ -324,16 +324,6 @@ void write_results(const experiments::RunDir& run, const Options& o, const std::
   experiments::write_file_atomically(run.file("results.md"), md.str());
 }
 
-void run_plot_script(const fs::path& run_dir) {
-  const fs::path script = fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py";
-  if (!fs::exists(script) || std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
-    std::cout << "plots: skipped (needs " << script.string() << " and /usr/bin/python3 with matplotlib)\n";
-    return;
-  }
-  const std::string command = fmt::format("/usr/bin/python3 '{}' '{}'", script.string(), run_dir.string());
-  if (std::system(command.c_str()) != 0) std::cout << "plots: scripts/plot_compare.py failed (the metrics are intact)\n";
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"Switch EMA vs EMA vs plain training (papers.md §6): one backbone, optimizer, data and seed per variant. "
                "Writes RUNS_DIR/sema/NAME/ with results.md, per-variant metrics and comparison plots."};
@@ -342,13 +332,7 @@ int run(int argc, char** argv) {
   app.add_option("--preset", o.preset, "quick (Fashion-MNIST, ResNet-8 w8, 10k images, 6 epochs), paper (CIFAR-100, ResNet-18, 200 epochs), none");
   app.add_option("--model", o.model, "backbone (models/zoo.h names)");
   app.add_option("--width", o.width, "first-stage width of ResNets / hidden width of MLPs (-1: the model's default)");
-  app.add_option("--dataset", o.data.dataset, "dataset (" + fmt::format("{}", fmt::join(data::image_dataset_names(), ", ")) + ")");
-  app.add_option("--data-dir", o.data.data_dir, "folder holding the dataset's files");
-  app.add_option("--train-limit", o.data.train_limit, "use only the first N training examples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--test-limit", o.data.test_limit, "use only the first N test examples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", o.data.batch_size, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--crop-padding", o.data.crop_padding, "padding of the random crop")->check(CLI::NonNegativeNumber);
-  app.add_option("--workers", o.data.workers, "data-loader worker threads")->check(CLI::Range(0, 64));
+  bocb::add_data_options(app, o.data);
   app.add_option("--seed", o.data.seed, "seed of weights, shuffling and augmentation (shared by every variant)");
   app.add_option("--optimizer", o.optimizer, "optimizer (" + fmt::format("{}", fmt::join(optim::optimizer_names(), ", ")) + ")");
   app.add_option("--lr", o.lr, "peak learning rate (cosine schedule)")->check(CLI::NonNegativeNumber);
@@ -412,7 +396,8 @@ int run(int argc, char** argv) {
     results.push_back(train_variant(variant, o, run));
     write_results(run, o, probe.description, model_description, results);  // a partial table after every variant
   }
-  if (o.plot) run_plot_script(run.path());
+  if (o.plot)
+    experiments::run_plot_script(fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py", {run.path().string()});
   std::cout << "results: " << run.file("results.md").string() << "\nrun folder: " << run.path().string() << "\n";
   return 0;
 }

@@ -190,21 +190,6 @@ data::DatasetPtr first_examples(const data::DatasetPtr& dataset, int64_t count) 
   return std::make_shared<data::Subset>(dataset, std::move(indices));
 }
 
-void run_plot_script(const fs::path& run_dir, std::ostream& out) {
-  // The source tree this binary was built from (meson passes EMBER_SOURCE_ROOT) holds the script.
-  const fs::path script = fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot.py";
-  if (!fs::exists(script)) {
-    out << "plots: skipped (" << script.string() << " not found; run it on the run folder by hand)\n";
-    return;
-  }
-  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0) {
-    out << "plots: skipped (needs /usr/bin/python3 with matplotlib: apt-get install python3-matplotlib)\n";
-    return;
-  }
-  const std::string command = fmt::format("/usr/bin/python3 '{}' '{}'", script.string(), run_dir.string());
-  if (std::system(command.c_str()) != 0) out << "plots: scripts/plot.py failed (the metrics files are intact)\n";
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"Train an image classifier (Ember). Every run writes RUNS_DIR/EXPERIMENT/NAME/ with config.json, "
                "metrics.jsonl/.csv, results.md, plots and checkpoint/."};
@@ -361,7 +346,8 @@ int run(int argc, char** argv) {
   rows.push_back({"wall time (this invocation)", experiments::format_duration(result.wall_seconds)});
   rows.push_back({"threads", std::to_string(num_threads())});
   run_dir.write_results(fmt::format("{}: {} on {}", o.experiment, o.model, info.name), rows);
-  if (o.plot) run_plot_script(run_dir.path(), std::cout);
+  if (o.plot)  // EMBER_SOURCE_ROOT (from meson): the source tree this binary was built from
+    experiments::run_plot_script(fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot.py", {run_dir.path().string()});
   std::cout << "results: " << run_dir.file("results.md").string() << "\nrun folder: " << run_dir.path().string() << "\n";
   return 0;
 }
