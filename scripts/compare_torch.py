@@ -180,6 +180,26 @@ WORKLOADS = {f.__name__: f for f in (gemm_f32_1024, conv2d_f32_b32_c64_hw32_k3_f
                                      vit_tiny_p4_b32_train_step, mlp_fmnist_b128_train_step)}
 
 
+def load_workload_modules():
+    """Adds the builders of scripts/torch_workloads/*.py: every public function there (one
+    module per op family, so each family's workloads sit beside nothing else)."""
+    import importlib.util
+    import inspect
+    folder = os.path.join(ROOT, "scripts", "torch_workloads")
+    for file in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not file.endswith(".py") or file.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location("torch_workloads_" + file[:-3], os.path.join(folder, file))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and fn.__module__ == module.__name__:
+                WORKLOADS[name] = fn
+
+
+load_workload_modules()
+
+
 def time_torch(torch, builder, repetitions):
     step = builder(torch)
     start = time.perf_counter()

@@ -1,0 +1,2 @@
+// being written (seqmodels)
+#pragma once

@@ -1,0 +1,2 @@
+// being written (vqdna)
+#pragma once

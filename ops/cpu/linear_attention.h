@@ -1,0 +1,2 @@
+// being written (linattn)
+#pragma once
