@@ -49,6 +49,12 @@ profiler::OpCost cost(const cpu::LongConvProblem& p, bool direct, double bytes) 
   return {rows * (3.0 * 2.5 * n * std::log2(std::max(n, 2.0)) + 3.0 * n), bytes};
 }
 
+// A (B, L, D) tensor as the FFT kernels read it: by strides, without a copy.
+template <class T>
+cpu::SeqView<T> view_of(const Tensor& t) {
+  return {t.data_ptr<T>(), t.stride(0), t.stride(1), t.stride(2)};
+}
+
 const char* op_name(const Geometry& geo) { return geo.direct ? "long_conv_direct" : "long_conv"; }
 
 Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo);
@@ -61,10 +67,14 @@ Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo) {
   EMBER_PROFILE_OP(op_name(geo), {x, k}, cost(p, geo.direct, flops::bytes_of({x, k, x})));
   Tensor y = empty(x.sizes(), x.dtype());
   {
-    const Tensor xc = x.detach().contiguous(), kc = k.detach().contiguous();
+    const Tensor kc = k.detach().contiguous();
     dispatch_floating(x.dtype(), op_name(geo), [&]<class T>() {
-      if (geo.direct) cpu::long_conv_direct_fwd<T>(p, xc.data_ptr<T>(), kc.data_ptr<T>(), y.data_ptr<T>());
-      else cpu::long_conv_fft_fwd<T>(p, xc.data_ptr<T>(), kc.data_ptr<T>(), y.data_ptr<T>());
+      if (geo.direct) {
+        const Tensor xc = x.detach().contiguous();
+        cpu::long_conv_direct_fwd<T>(p, xc.data_ptr<T>(), kc.data_ptr<T>(), y.data_ptr<T>());
+      } else {
+        cpu::long_conv_fft_fwd<T>(p, view_of<T>(x), kc.data_ptr<T>(), y.data_ptr<T>());
+      }
     });
   }
   record_backward(op_name(geo), {x, k}, {y}, {x, k}, [geo](BackwardContext& ctx) -> TensorList {
@@ -80,16 +90,18 @@ Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo) {
 // kernel_grad(x, g) when x is given.
 void run_backward(const cpu::LongConvProblem& p, const Geometry& geo, const Tensor& x, const Tensor& k,
                   const Tensor& g, const Tensor& grad_x, const Tensor& grad_k) {
-  const Tensor xc = x.defined() ? x.detach().contiguous() : Tensor();
   const Tensor kc = k.defined() ? k.detach().contiguous() : Tensor();
-  const Tensor gc = g.detach().contiguous();
   dispatch_floating(g.dtype(), op_name(geo), [&]<class T>() {
-    const T* x_data = xc.defined() ? xc.data_ptr<T>() : nullptr;
     const T* k_data = kc.defined() ? kc.data_ptr<T>() : nullptr;
     T* gx = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
     T* gk = grad_k.defined() ? grad_k.data_ptr<T>() : nullptr;
-    if (geo.direct) cpu::long_conv_direct_bwd<T>(p, x_data, k_data, gc.data_ptr<T>(), gx, gk);
-    else cpu::long_conv_fft_bwd<T>(p, x_data, k_data, gc.data_ptr<T>(), gx, gk);
+    if (geo.direct) {
+      const Tensor xc = x.defined() ? x.detach().contiguous() : Tensor();
+      const Tensor gc = g.detach().contiguous();
+      cpu::long_conv_direct_bwd<T>(p, xc.defined() ? xc.data_ptr<T>() : nullptr, k_data, gc.data_ptr<T>(), gx, gk);
+    } else {
+      cpu::long_conv_fft_bwd<T>(p, x.defined() ? view_of<T>(x) : cpu::SeqView<T>(), k_data, view_of<T>(g), gx, gk);
+    }
   });
 }
 

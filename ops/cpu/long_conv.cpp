@@ -11,8 +11,8 @@
 // inverse per channel. The kernel spectra Kf are computed once per call, not once per row.
 //
 // Layout: x is (B, L, D), so a channel's row is strided by D. Channels are handled in blocks of
-// kBlock neighbours: gathering and scattering a block reads whole cache lines instead of one
-// element per line.
+// one cache line of neighbours (16 floats, 8 doubles): gathering and scattering a block uses
+// every byte of each line it touches.
 #include "ops/cpu/long_conv.h"
 
 #include <algorithm>
@@ -25,7 +25,8 @@ namespace ember::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 8;
+template <class T>
+constexpr int64_t kBlock = 64 / sizeof(T);
 
 bool worth_threads(const LongConvProblem& p) { return p.batch * p.channels * p.fft_size >= 4 * kParallelGrain; }
 
@@ -71,11 +72,16 @@ std::vector<T> kernel_spectra(const LongConvProblem& p, const RealFft<T>& fft, c
 
 // rows[j][t] = src[(b, t, d0 + j)] for t < L, zero up to N; j < width.
 template <class T>
-void gather_block(const LongConvProblem& p, const T* src, int64_t b, int64_t d0, int64_t width, T* rows) {
-  const int64_t N = p.fft_size, D = p.channels;
-  const T* base = src + b * p.length * D + d0;
-  for (int64_t t = 0; t < p.length; ++t)
-    for (int64_t j = 0; j < width; ++j) rows[j * N + t] = base[t * D + j];
+void gather_block(const LongConvProblem& p, SeqView<T> src, int64_t b, int64_t d0, int64_t width, T* rows) {
+  const int64_t N = p.fft_size;
+  const T* base = src.data + b * src.batch_stride + d0 * src.channel_stride;
+  if (src.channel_stride == 1) {
+    for (int64_t t = 0; t < p.length; ++t)
+      for (int64_t j = 0; j < width; ++j) rows[j * N + t] = base[t * src.time_stride + j];
+  } else {
+    for (int64_t j = 0; j < width; ++j)
+      for (int64_t t = 0; t < p.length; ++t) rows[j * N + t] = base[t * src.time_stride + j * src.channel_stride];
+  }
   for (int64_t j = 0; j < width; ++j) std::fill(rows + j * N + p.length, rows + (j + 1) * N, T(0));
 }
 
@@ -95,20 +101,20 @@ void scatter_block(const LongConvProblem& p, const T* rows, int64_t shift, T sca
 }  // namespace
 
 template <class T>
-void long_conv_fft_fwd(const LongConvProblem& p, const T* x, const T* k, T* y) {
+void long_conv_fft_fwd(const LongConvProblem& p, SeqView<T> x, const T* k, T* y) {
   if (p.batch == 0 || p.channels == 0) return;
   const RealFft<T>& fft = RealFft<T>::get(p.fft_size);
   const int64_t N = p.fft_size, bins = fft.bins();
   const std::vector<T> kf = kernel_spectra(p, fft, k);
-  const int64_t blocks = (p.channels + kBlock - 1) / kBlock;
+  const int64_t blocks = (p.channels + kBlock<T> - 1) / kBlock<T>;
   const T scale = T(1) / static_cast<T>(N);
 #pragma omp parallel if (worth_threads(p))
   {
-    FftBuffer<T> rows(kBlock * N), spectrum(2 * bins);
+    FftBuffer<T> rows(kBlock<T> * N), spectrum(2 * bins);
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t b = 0; b < p.batch; ++b)
       for (int64_t block = 0; block < blocks; ++block) {
-        const int64_t d0 = block * kBlock, width = std::min(kBlock, p.channels - d0);
+        const int64_t d0 = block * kBlock<T>, width = std::min(kBlock<T>, p.channels - d0);
         gather_block(p, x, b, d0, width, rows.data());
         for (int64_t j = 0; j < width; ++j) {
           T* row = rows.data() + j * N;
@@ -122,21 +128,22 @@ void long_conv_fft_fwd(const LongConvProblem& p, const T* x, const T* k, T* y) {
 }
 
 template <class T>
-void long_conv_fft_bwd(const LongConvProblem& p, const T* x, const T* k, const T* grad_y, T* grad_x, T* grad_k) {
+void long_conv_fft_bwd(const LongConvProblem& p, SeqView<T> x, const T* k, SeqView<T> grad_y, T* grad_x,
+                       T* grad_k) {
   if (grad_k != nullptr) std::fill(grad_k, grad_k + p.channels * p.kernel_size, T(0));
   if (p.batch == 0 || p.channels == 0) return;
   const RealFft<T>& fft = RealFft<T>::get(p.fft_size);
   const int64_t N = p.fft_size, bins = fft.bins();
   const std::vector<T> kf = grad_x != nullptr ? kernel_spectra(p, fft, k) : std::vector<T>();
-  const int64_t blocks = (p.channels + kBlock - 1) / kBlock;
+  const int64_t blocks = (p.channels + kBlock<T> - 1) / kBlock<T>;
   const T scale = T(1) / static_cast<T>(N);
 #pragma omp parallel if (worth_threads(p))
   {
-    FftBuffer<T> g_rows(kBlock * N), x_rows(grad_k != nullptr ? kBlock * N : 1), g_spectrum(2 * bins),
-        product(2 * bins), x_spectrum(2 * bins), accumulated(grad_k != nullptr ? kBlock * 2 * bins : 1), real(N);
+    FftBuffer<T> g_rows(kBlock<T> * N), x_rows(grad_k != nullptr ? kBlock<T> * N : 1), g_spectrum(2 * bins),
+        product(2 * bins), x_spectrum(2 * bins), accumulated(grad_k != nullptr ? kBlock<T> * 2 * bins : 1), real(N);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t block = 0; block < blocks; ++block) {
-      const int64_t d0 = block * kBlock, width = std::min(kBlock, p.channels - d0);
+      const int64_t d0 = block * kBlock<T>, width = std::min(kBlock<T>, p.channels - d0);
       if (grad_k != nullptr) std::fill(accumulated.data(), accumulated.data() + width * 2 * bins, T(0));
       for (int64_t b = 0; b < p.batch; ++b) {
         gather_block(p, grad_y, b, d0, width, g_rows.data());
@@ -204,8 +211,8 @@ void long_conv_direct_bwd(const LongConvProblem& p, const T* x, const T* k, cons
 }
 
 #define EMBER_INSTANTIATE_LONG_CONV(T)                                                                         \
-  template void long_conv_fft_fwd<T>(const LongConvProblem&, const T*, const T*, T*);                         \
-  template void long_conv_fft_bwd<T>(const LongConvProblem&, const T*, const T*, const T*, T*, T*);           \
+  template void long_conv_fft_fwd<T>(const LongConvProblem&, SeqView<T>, const T*, T*);                       \
+  template void long_conv_fft_bwd<T>(const LongConvProblem&, SeqView<T>, const T*, SeqView<T>, T*, T*);       \
   template void long_conv_direct_fwd<T>(const LongConvProblem&, const T*, const T*, T*);                      \
   template void long_conv_direct_bwd<T>(const LongConvProblem&, const T*, const T*, const T*, T*, T*);
 EMBER_INSTANTIATE_LONG_CONV(float)

@@ -80,6 +80,11 @@ TEST_CASE("long_conv takes many channels and non-contiguous inputs", "[ops][long
     TensorList a = grads_of(fast, {x, k}, 3), b = grads_of(direct, {x, k}, 3);
     REQUIRE(all_close(a[0], b[0], 1e-9, 1e-10));
     REQUIRE(all_close(a[1], b[1], 1e-9, 1e-10));
+    // sum(y) hands the backward an expanded (all strides 0) gradient; the kernel reads it in place.
+    TensorList c = autograd::grad({sum(long_conv(x, kk, causal))}, {x, k});
+    TensorList d = autograd::grad({sum(detail::long_conv_direct(x, kk, causal))}, {x, k});
+    REQUIRE(all_close(c[0], d[0], 1e-9, 1e-10));
+    REQUIRE(all_close(c[1], d[1], 1e-9, 1e-10));
   }
 }
 
