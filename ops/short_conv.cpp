@@ -138,13 +138,13 @@ Tensor short_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const st
                                       flops::bytes_of({g, ctx.saved(0), ctx.saved(1), g})});
     const Tensor xc = ctx.saved(0).detach().contiguous(), wc = ctx.saved(1).detach().contiguous();
     const Tensor bc = ctx.saved(2).defined() ? ctx.saved(2).detach().contiguous() : Tensor();
-    const Tensor gc = g.detach().contiguous();
     Tensor grad_x = ctx.needs_grad(0) ? empty(xc.sizes(), xc.dtype()) : Tensor();
     Tensor grad_w = ctx.needs_grad(1) ? empty(wc.sizes(), wc.dtype()) : Tensor();
     Tensor grad_bias = ctx.needs_grad(2) ? empty({p.channels}, xc.dtype()) : Tensor();
     dispatch_floating(xc.dtype(), kOp, [&]<class T>() {
       cpu::short_conv_bwd<T>(p, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
-                             gc.data_ptr<T>(), grad_x.defined() ? grad_x.data_ptr<T>() : nullptr,
+                             cpu::GradView<T>{g.data_ptr<T>(), g.stride(0), g.stride(1), g.stride(2)},
+                             grad_x.defined() ? grad_x.data_ptr<T>() : nullptr,
                              grad_w.defined() ? grad_w.data_ptr<T>() : nullptr,
                              grad_bias.defined() ? grad_bias.data_ptr<T>() : nullptr);
     });

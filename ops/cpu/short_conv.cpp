@@ -2,10 +2,12 @@
 // backward, vectorised over the channel dim D (contiguous in the (B, L, D) layout).
 // Twins: ops/cpu/short_conv.h, ops/short_conv.cpp.
 //
-// The forward splits the B·L rows among threads (rows are independent). The backward splits
-// the channels instead: a thread owning channels [d0, d1) owns those columns of grad_x, grad_w
-// and grad_bias, so it walks time forward and scatters grad_x[t - s] += w[s] · gz[t] with no
-// races and no reduction across threads.
+// Every loop runs over whole (D) rows, which are contiguous. The forward splits the B·L rows
+// among threads (rows are independent). The backward splits each sequence into chunks of time
+// steps; a chunk walks its steps backwards, keeping the last K rows of gz = g · act'(z) in a ring,
+// so grad_x[t] = Σ_s w[s] gz[t + s] is a gather (no write conflicts between chunks). A chunk
+// first recomputes the K - 1 rows of gz after its end (its "halo", ~5 % extra work); grad_w and
+// grad_bias are summed per chunk in T and across chunks in double.
 #include "ops/cpu/short_conv.h"
 
 #include <algorithm>
@@ -19,7 +21,7 @@ namespace ember::cpu {
 
 namespace {
 
-constexpr int64_t kChannelBlock = 32;
+constexpr int64_t kTimeChunk = 64;  // steps per backward work item
 
 template <class T>
 EMBER_MATH_INLINE T activate(ShortConvActivation kind, T z) {
@@ -96,7 +98,7 @@ void short_conv_fwd(const ShortConvProblem& p, const T* x, const T* w, const T* 
 }
 
 template <class T>
-void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* bias, const T* grad_y, T* grad_x,
+void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* bias, GradView<T> grad_y, T* grad_x,
                     T* grad_w, T* grad_bias) {
   const int64_t L = p.length, D = p.channels, K = p.kernel_size;
   if (grad_w != nullptr) std::fill(grad_w, grad_w + D * K, T(0));
@@ -104,60 +106,82 @@ void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* 
   if (p.batch * L * D == 0) return;
   const std::vector<T> taps = taps_by_shift(p, w);
   const T* tap = taps.data();
-  const int64_t blocks = (D + kChannelBlock - 1) / kChannelBlock;
+  const int64_t chunks_per_sequence = (L + kTimeChunk - 1) / kTimeChunk;
+  const int64_t chunks = p.batch * chunks_per_sequence;
+  std::vector<double> w_total(static_cast<size_t>(K * D), 0.0), bias_total(static_cast<size_t>(D), 0.0);
   const bool threads = p.batch * L * D * K >= 4 * kParallelGrain;
   with_activation(p.activation, [&]<ShortConvActivation kAct>() {
-#pragma omp parallel for schedule(dynamic, 1) if (threads)
-    for (int64_t block = 0; block < blocks; ++block) {
-      const int64_t d0 = block * kChannelBlock, width = std::min(kChannelBlock, D - d0);
-      std::vector<T> w_grad(static_cast<size_t>(K * kChannelBlock), T(0));
-      T b_grad[kChannelBlock] = {};
-      T gz[kChannelBlock];
-      for (int64_t b = 0; b < p.batch; ++b)
-        for (int64_t t = 0; t < L; ++t) {
-          const int64_t row = b * L + t;
-          const T* g = grad_y + row * D + d0;
-          if constexpr (kAct == ShortConvActivation::none) {
-            for (int64_t j = 0; j < width; ++j) gz[j] = g[j];
-          } else {
-            T z[kChannelBlock];  // the pre-activation, recomputed
-            for (int64_t j = 0; j < width; ++j) z[j] = bias != nullptr ? bias[d0 + j] : T(0);
-            for (int64_t s = 0; s < K && s <= t; ++s) {
-              const T* in = x + (row - s) * D + d0;
-              const T* ws = tap + s * D + d0;
-              for (int64_t j = 0; j < width; ++j) z[j] += ws[j] * in[j];
-            }
-            for (int64_t j = 0; j < width; ++j) gz[j] = g[j] * activation_slope(kAct, z[j]);
-          }
-          for (int64_t j = 0; j < width; ++j) b_grad[j] += gz[j];
+#pragma omp parallel if (threads)
+    {
+      // ring[t % K]: gz of step t; w_chunk/bias_chunk: this chunk's sums; *_thread: this thread's.
+      std::vector<T> ring(static_cast<size_t>(K * D)), g_row(static_cast<size_t>(D));
+      std::vector<T> w_chunk(static_cast<size_t>(K * D)), bias_chunk(static_cast<size_t>(D));
+      std::vector<double> w_thread(static_cast<size_t>(K * D), 0.0), bias_thread(static_cast<size_t>(D), 0.0);
+      // gz of step t of sequence b into out (D).
+      auto compute_gz = [&](int64_t b, int64_t t, T* out) {
+        const T* g = grad_y.data + b * grad_y.batch_stride + t * grad_y.time_stride;
+        if (grad_y.channel_stride != 1) {
+          for (int64_t d = 0; d < D; ++d) g_row[d] = g[d * grad_y.channel_stride];
+          g = g_row.data();
+        }
+        if constexpr (kAct == ShortConvActivation::none) {
+          std::copy(g, g + D, out);
+        } else {
+          for (int64_t d = 0; d < D; ++d) out[d] = bias != nullptr ? bias[d] : T(0);  // z, recomputed
           for (int64_t s = 0; s < K && s <= t; ++s) {
-            const T* in = x + (row - s) * D + d0;
-            T* wg = w_grad.data() + s * kChannelBlock;
-            for (int64_t j = 0; j < width; ++j) wg[j] += gz[j] * in[j];
+            const T* in = x + (b * L + t - s) * D;
+            const T* ws = tap + s * D;
+            for (int64_t d = 0; d < D; ++d) out[d] += ws[d] * in[d];
+          }
+          for (int64_t d = 0; d < D; ++d) out[d] = g[d] * activation_slope(kAct, out[d]);
+        }
+      };
+#pragma omp for schedule(static)
+      for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+        const int64_t b = chunk / chunks_per_sequence;
+        const int64_t t0 = (chunk % chunks_per_sequence) * kTimeChunk, t1 = std::min(L, t0 + kTimeChunk);
+        for (int64_t t = std::min(L, t1 + K - 1) - 1; t >= t1; --t) compute_gz(b, t, ring.data() + (t % K) * D);
+        std::fill(w_chunk.begin(), w_chunk.end(), T(0));
+        std::fill(bias_chunk.begin(), bias_chunk.end(), T(0));
+        for (int64_t t = t1 - 1; t >= t0; --t) {
+          T* gz = ring.data() + (t % K) * D;
+          compute_gz(b, t, gz);
+          for (int64_t d = 0; d < D; ++d) bias_chunk[d] += gz[d];
+          for (int64_t s = 0; s < K && s <= t; ++s) {
+            const T* in = x + (b * L + t - s) * D;
+            T* wg = w_chunk.data() + s * D;
+            for (int64_t d = 0; d < D; ++d) wg[d] += gz[d] * in[d];
           }
           if (grad_x != nullptr) {
-            // grad_x[t] is first written here (tap 0), later taps of rows t + s add to it.
-            T* gx = grad_x + row * D + d0;
-            for (int64_t j = 0; j < width; ++j) gx[j] = tap[d0 + j] * gz[j];
-            for (int64_t s = 1; s < K && s <= t; ++s) {
-              T* gxs = grad_x + (row - s) * D + d0;
-              const T* ws = tap + s * D + d0;
-              for (int64_t j = 0; j < width; ++j) gxs[j] += ws[j] * gz[j];
+            T* gx = grad_x + (b * L + t) * D;
+            for (int64_t d = 0; d < D; ++d) gx[d] = tap[d] * gz[d];
+            for (int64_t s = 1; s < K && t + s < L; ++s) {
+              const T* later = ring.data() + ((t + s) % K) * D;
+              const T* ws = tap + s * D;
+              for (int64_t d = 0; d < D; ++d) gx[d] += ws[d] * later[d];
             }
           }
         }
-      for (int64_t j = 0; j < width; ++j) {
-        if (grad_bias != nullptr) grad_bias[d0 + j] = b_grad[j];
-        if (grad_w != nullptr)
-          for (int64_t s = 0; s < K; ++s) grad_w[(d0 + j) * K + s] = w_grad[s * kChannelBlock + j];
+        for (int64_t i = 0; i < K * D; ++i) w_thread[i] += static_cast<double>(w_chunk[i]);
+        for (int64_t d = 0; d < D; ++d) bias_thread[d] += static_cast<double>(bias_chunk[d]);
+      }
+#pragma omp critical(ember_short_conv_bwd)
+      {
+        for (int64_t i = 0; i < K * D; ++i) w_total[i] += w_thread[i];
+        for (int64_t d = 0; d < D; ++d) bias_total[d] += bias_thread[d];
       }
     }
   });
+  for (int64_t d = 0; d < D; ++d) {
+    if (grad_bias != nullptr) grad_bias[d] = static_cast<T>(bias_total[d]);
+    if (grad_w != nullptr)
+      for (int64_t s = 0; s < K; ++s) grad_w[d * K + s] = static_cast<T>(w_total[s * D + d]);
+  }
 }
 
 #define EMBER_INSTANTIATE_SHORT_CONV(T)                                                           \
   template void short_conv_fwd<T>(const ShortConvProblem&, const T*, const T*, const T*, T*);    \
-  template void short_conv_bwd<T>(const ShortConvProblem&, const T*, const T*, const T*, const T*, T*, T*, T*);
+  template void short_conv_bwd<T>(const ShortConvProblem&, const T*, const T*, const T*, GradView<T>, T*, T*, T*);
 EMBER_INSTANTIATE_SHORT_CONV(float)
 EMBER_INSTANTIATE_SHORT_CONV(double)
 #undef EMBER_INSTANTIATE_SHORT_CONV

@@ -18,10 +18,17 @@ struct ShortConvProblem {
 template <class T>
 void short_conv_fwd(const ShortConvProblem& p, const T* x, const T* w, const T* bias, T* y);
 
-// Gradients of the above from grad_y (B, L, D): grad_x (B, L, D), grad_w (D, K), grad_bias (D);
-// each may be null (not wanted); written, not accumulated.
+// grad_y (B, L, D) read by strides (in elements; 0 on broadcast dims, as sum's gradient).
 template <class T>
-void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* bias, const T* grad_y, T* grad_x,
+struct GradView {
+  const T* data = nullptr;
+  int64_t batch_stride = 0, time_stride = 0, channel_stride = 0;
+};
+
+// Gradients of the above from grad_y: grad_x (B, L, D), grad_w (D, K), grad_bias (D); each may
+// be null (not wanted); written, not accumulated.
+template <class T>
+void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* bias, GradView<T> grad_y, T* grad_x,
                     T* grad_w, T* grad_bias);
 
 }  // namespace ember::cpu

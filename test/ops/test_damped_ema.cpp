@@ -67,6 +67,12 @@ TEST_CASE("damped_ema_kernel matches the hand-written formula", "[ops][damped_em
       for (int64_t t = 0; t < L; ++t, power *= q) expected[d * L + t] += ga[d * 4 + n] * alpha * be[d * 4 + n] * power;
     }
   REQUIRE(all_close(values(k), expected, 1e-12, 1e-14));
+  // float32: the powers are accumulated in double, so a long kernel does not drift.
+  const int64_t long_L = 20000;
+  Tensor k_long = damped_ema_kernel(p.alpha_logit.detach().to(DType::f32), p.delta_logit.detach().to(DType::f32),
+                                    p.beta.detach().to(DType::f32), p.gamma.detach().to(DType::f32), long_L);
+  Tensor k_long64 = damped_ema_kernel(p.alpha_logit, p.delta_logit, p.beta, p.gamma, long_L);
+  REQUIRE(all_close(k_long, k_long64, 1e-5, 1e-7));
   // Saturated logits in float32 (q rounds to 0) stay finite: q^0 = 1.
   Tensor big = full({1, 1}, 30.0, DType::f32);
   Tensor k32 = damped_ema_kernel(big, big, ones({1, 1}, DType::f32), ones({1, 1}, DType::f32), 4);
@@ -97,6 +103,8 @@ TEST_CASE("damped_ema gradcheck", "[ops][damped_ema]") {
   Tensor x = random_tensor({2, 6, 2}, 50);
   auto kernel = [](const TensorList& in) -> TensorList { return {damped_ema_kernel(in[0], in[1], in[2], in[3], 7)}; };
   REQUIRE(gradcheck(kernel, {p.alpha_logit, p.delta_logit, p.beta, p.gamma}));
+  // Second derivatives through the create_graph path of the fused kernel node.
+  REQUIRE(gradgradcheck(kernel, {p.alpha_logit, p.delta_logit, p.beta, p.gamma}));
   for (bool bidirectional : {false, true}) {
     auto layer = [bidirectional](const TensorList& in) -> TensorList {
       return {damped_ema(in[0], in[1], in[2], in[3], in[4], in[5], bidirectional)};

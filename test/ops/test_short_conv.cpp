@@ -80,6 +80,10 @@ TEST_CASE("short_conv fused kernels match the conv1d composite", "[ops][short_co
         INFO("gradient " << i);
         REQUIRE(all_close(fused_grads[i], reference_grads[i], 1e-9, 1e-10));
       }
+      // sum(y) hands the backward an expanded (all strides 0) gradient, read in place.
+      TensorList fused_sum = autograd::grad({sum(short_conv(x, w, bias, activation))}, inputs);
+      TensorList reference_sum = autograd::grad({sum(short_conv_composite(x, w, bias, activation))}, inputs);
+      for (size_t i = 0; i < inputs.size(); ++i) REQUIRE(all_close(fused_sum[i], reference_sum[i], 1e-9, 1e-10));
       // float32 (vectorised exp / erf) against the float64 reference
       Tensor fused32 = short_conv(x.detach().to(DType::f32), w.detach().to(DType::f32),
                                   c.bias ? bias.detach().to(DType::f32) : Tensor(), activation);
