@@ -70,17 +70,23 @@ std::vector<T> kernel_spectra(const LongConvProblem& p, const RealFft<T>& fft, c
   return spectra;
 }
 
+// Gathers and scatters transpose a (time × channel block) tile at a time: kTimeTile lines of the
+// (B, L, D) array stay in L1 while each row of the block is read or written contiguously
+// (one element per row per step would scatter across kBlock rows N·sizeof(T) apart).
+constexpr int64_t kTimeTile = 8;
+
 // rows[j][t] = src[(b, t, d0 + j)] for t < L, zero up to N; j < width.
 template <class T>
 void gather_block(const LongConvProblem& p, SeqView<T> src, int64_t b, int64_t d0, int64_t width, T* rows) {
   const int64_t N = p.fft_size;
   const T* base = src.data + b * src.batch_stride + d0 * src.channel_stride;
-  if (src.channel_stride == 1) {
-    for (int64_t t = 0; t < p.length; ++t)
-      for (int64_t j = 0; j < width; ++j) rows[j * N + t] = base[t * src.time_stride + j];
-  } else {
-    for (int64_t j = 0; j < width; ++j)
-      for (int64_t t = 0; t < p.length; ++t) rows[j * N + t] = base[t * src.time_stride + j * src.channel_stride];
+  for (int64_t t0 = 0; t0 < p.length; t0 += kTimeTile) {
+    const int64_t t1 = std::min(p.length, t0 + kTimeTile);
+    for (int64_t j = 0; j < width; ++j) {
+      const T* column = base + j * src.channel_stride;
+      T* row = rows + j * N;
+      for (int64_t t = t0; t < t1; ++t) row[t] = column[t * src.time_stride];
+    }
   }
   for (int64_t j = 0; j < width; ++j) std::fill(rows + j * N + p.length, rows + (j + 1) * N, T(0));
 }
@@ -91,10 +97,16 @@ void scatter_block(const LongConvProblem& p, const T* rows, int64_t shift, T sca
                    int64_t width, T* dst) {
   const int64_t N = p.fft_size, D = p.channels;
   T* base = dst + b * p.length * D + d0;
-  for (int64_t t = 0; t < p.length; ++t) {
-    int64_t index = t + shift;
-    index = index < 0 ? index + N : index;
-    for (int64_t j = 0; j < width; ++j) base[t * D + j] = scale * rows[j * N + index];
+  for (int64_t t0 = 0; t0 < p.length; t0 += kTimeTile) {
+    const int64_t t1 = std::min(p.length, t0 + kTimeTile);
+    for (int64_t j = 0; j < width; ++j) {
+      const T* row = rows + j * N;
+      for (int64_t t = t0; t < t1; ++t) {
+        int64_t index = t + shift;
+        index = index < 0 ? index + N : index;
+        base[t * D + j] = scale * row[index];
+      }
+    }
   }
 }
 
