@@ -17,7 +17,7 @@
 namespace ember::cpu {
 
 namespace {
-constexpr int64_t kRowBlock = 64;
+constexpr int64_t kRowBlock = 256;
 constexpr int64_t kCodeTile = 256;
 }  // namespace
 
