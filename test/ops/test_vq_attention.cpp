@@ -1,5 +1,6 @@
 // ops/vq_attention.h: the linear-time kernel against the O(L²) composite reference (forward and
-// every gradient) on L = 1, 63, 500, causal and not, with and without window / bias, shared and
+// every gradient) on L = 1, 63, 130, 200, 500 (windows narrower and wider than the kernel's
+// 64-query chunks), causal and not, with and without window / bias, shared and
 // per-head codebooks, f32 and f64; the reference against plain softmax attention over k̂ (no
 // window); float64 gradcheck of the kernel; bad input.
 #include <cmath>
@@ -64,6 +65,9 @@ TEST_CASE("vq_attention: the linear-time kernel equals the reference, values and
       {1, 2, 63, 4, 4, 5, 0, true, false, false},   {1, 1, 63, 4, 4, 5, 0, false, false, true},
       {1, 1, 63, 9, 3, 2, 100, false, true, false}, {1, 2, 500, 16, 8, 8, 32, true, true, false},
       {1, 1, 500, 16, 8, 6, 17, false, true, true}, {1, 1, 63, 4, 4, 5, 1, false, false, false},
+      // Several 64-query chunks with a window wider than a chunk, and without a window.
+      {1, 1, 500, 16, 8, 8, 100, true, true, false}, {1, 1, 500, 12, 4, 4, 70, false, true, true},
+      {1, 1, 200, 5, 4, 3, 0, false, false, true},   {1, 1, 130, 5, 4, 3, 0, true, false, false},
   };
   for (DType dtype : {DType::f64, DType::f32}) {
     for (const Case& c : cases) {
