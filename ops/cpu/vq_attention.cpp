@@ -264,7 +264,7 @@ void backward_head(const Head<T>& h, const T* out, const T* grad_out, const T* l
           const T* go = grad_out + i * dv;
           for (int64_t j = h.near_lo(i), hi = h.near_hi(i); j <= hi; ++j) {
             const int64_t code = h.idx[j];
-            const T prob = std::exp(z[code] + h.bias_of(i, j) - lse[i]);
+            const T prob = math::fast_exp(z[code] + h.bias_of(i, j) - lse[i]);
             const T grad_score = prob * (dot(go, h.v + j * dv, dv) - delta[i]);
             axpy(scale * grad_score, h.codebook + code * d, grad_q + i * d, d);
             axpy(scale * grad_score, h.q + i * d, grad_k + j * d, d);
@@ -282,12 +282,12 @@ void backward_head(const Head<T>& h, const T* out, const T* grad_out, const T* l
         const T* z = scores.row(t);
         T* a = second.data() + (t - t0) * S;
         for (int64_t s = 0; s < S; ++s)
-          a[s] = cache.count[s] > T(0) ? std::exp(z[s] - lse[i]) * (a[s] - delta[i] * cache.count[s]) : T(0);
+          a[s] = cache.count[s] > T(0) ? math::fast_exp(z[s] - lse[i]) * (a[s] - delta[i] * cache.count[s]) : T(0);
         // The band, one key at a time.
         const T* go = grad_out + i * dv;
         for (int64_t tj = std::max<int64_t>(t0 - side.gap, 0), hi = t - side.gap; tj <= hi; ++tj) {
           const int64_t j = side.pos(tj), code = h.idx[j];
-          const T prob = std::exp(z[code] - lse[i]);
+          const T prob = math::fast_exp(z[code] - lse[i]);
           a[code] += prob * (dot(go, h.v + j * dv, dv) - delta[i]);
         }
       }
@@ -307,7 +307,7 @@ void backward_head(const Head<T>& h, const T* out, const T* grad_out, const T* l
         const int64_t i = side.pos(t);
         const T* z = scores.row(t);
         T* w = weights.data() + (t - t0) * S;
-        for (int64_t s = 0; s < S; ++s) w[s] = used[s] ? std::exp(z[s] - lse[i]) : T(0);
+        for (int64_t s = 0; s < S; ++s) w[s] = used[s] ? math::fast_exp(z[s] - lse[i]) : T(0);
         std::copy(grad_out + i * dv, grad_out + (i + 1) * dv, chunk_grad_out.data() + (t - t0) * dv);
       }
       for (int64_t tj = std::max<int64_t>(t0 - side.gap, 0); tj < t1 - side.gap; ++tj) {
