@@ -111,6 +111,12 @@ bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, P
     for (int64_t s = 0; s < steps; ++s) {
       p = {p.y + step * std::sin(heading), p.x + step * std::cos(heading)};
       if (p.y < lo || p.y > hi || p.x < lo || p.x > hi || !occupied.clear(p, r.clearance)) return false;
+      // Nor may it run into itself (its recent points, within one stroke of here, excepted).
+      const double self_clearance = r.width + 1.0;
+      const auto recent = static_cast<size_t>(2.0 * self_clearance / kStep) + 2;
+      for (size_t i = 0; i + recent < path.trace.size(); ++i) {
+        if (distance(p, path.trace[i]) < self_clearance) return false;
+      }
       path.trace.push_back(p);
     }
     if (dash) path.dashes.emplace_back(from, p);
@@ -118,12 +124,25 @@ bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, P
   };
   if (!occupied.clear(p, r.clearance)) return false;
   path.trace.push_back(p);
+  // Each dash turns by a random angle; a dash that would leave the image or touch another path is
+  // redrawn with a new angle a few times (steering, so long paths fit small images) before the
+  // whole path is given up.
+  constexpr int kTurnTries = 12;
   for (int64_t d = 0; d < r.path_length; ++d) {
-    if (d > 0) {
-      heading += (2.0 * rng.uniform() - 1.0) * r.max_turn;
-      if (r.gap > 0 && !walk(r.gap, false)) return false;
+    const Point saved = p;
+    const size_t saved_trace = path.trace.size();
+    const double saved_heading = heading;
+    bool placed = false;
+    for (int t = 0; t < kTurnTries && !placed; ++t) {
+      p = saved;
+      path.trace.resize(saved_trace);
+      // Later tries may turn up to 3x sharper: a path heading into a wall needs it.
+      const double range = r.max_turn * std::min(3.0, 1.0 + t / 4.0);
+      heading = saved_heading + (d > 0 ? (2.0 * rng.uniform() - 1.0) * range : 0.0);
+      placed = (d == 0 || r.gap <= 0 || walk(r.gap, false)) && walk(r.dash, true);
+      if (d == 0 && !placed) return false;  // the first dash has no angle to vary
     }
-    if (!walk(r.dash, true)) return false;
+    if (!placed) return false;
   }
   return true;
 }
