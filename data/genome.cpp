@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "data/dataloader.h"
 #include "engine/error.h"
@@ -192,7 +193,9 @@ Windows species_windows(const std::vector<LabeledGenome>& genomes, const std::ve
 
 UpstreamRegion parse_upstream_header(const std::string& name, const std::string& description) {
   UpstreamRegion r;
-  const size_t colon = description.find(':'), dash = description.find('-', colon == std::string::npos ? 0 : colon);
+  // "chr2R:100-2099"; near a chromosome start the range can begin below 1: "chr3R:-1646-353".
+  const size_t colon = description.find(':');
+  const size_t dash = colon == std::string::npos ? std::string::npos : description.find('-', colon + 2);
   const bool strand_ok = name.size() > 2 && name[name.size() - 2] == '_' &&
                          (name.back() == 'f' || name.back() == 'r');
   EMBER_CHECK(colon != std::string::npos && dash != std::string::npos && strand_ok,
@@ -200,13 +203,15 @@ UpstreamRegion parse_upstream_header(const std::string& name, const std::string&
               description);
   r.chromosome = description.substr(0, colon);
   try {
-    r.start = std::stoll(description.substr(colon + 1, dash - colon - 1)) - 1;  // 1-based inclusive -> 0-based
-    r.end = std::stoll(description.substr(dash + 1));
+    size_t used_start = 0, used_end = 0;
+    const std::string start_text = description.substr(colon + 1, dash - colon - 1), end_text = description.substr(dash + 1);
+    r.start = std::stoll(start_text, &used_start) - 1;  // 1-based inclusive -> 0-based half-open
+    r.end = std::stoll(end_text, &used_end);
+    if (used_start != start_text.size() || used_end != end_text.size()) throw std::invalid_argument("trailing text");
   } catch (const std::exception&) {
     EMBER_FAIL("genome_promoter: header \"{} {}\": the coordinates are not numbers", name, description);
   }
-  EMBER_CHECK(r.start >= 0 && r.end > r.start, "genome_promoter: header \"{} {}\": empty or negative range", name,
-              description);
+  EMBER_CHECK(r.end > r.start, "genome_promoter: header \"{} {}\": empty range", name, description);
   r.forward = name.back() == 'f';
   return r;
 }

@@ -3,6 +3,7 @@
 #include "data/sequence_datasets.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -261,16 +262,19 @@ DatasetPtr load_seq_fmnist(const SequenceTaskOptions& o, Split split) {
 
 DatasetPtr load_langid(const SequenceTaskOptions& o, Split split, int64_t length) {
   auto texts = text::load_langid(o.data_dir, split);
-  // Balance the classes: every class keeps as many records as the smallest one has in this split.
-  std::vector<int64_t> counts(text::language_sources().size(), 0);
-  for (int64_t l : texts.labels) ++counts[static_cast<size_t>(l)];
-  const int64_t keep = *std::min_element(counts.begin(), counts.end());
+  // Balance the classes: every class keeps as many records as the smallest one has in this split,
+  // evenly spaced over its records (which are in file order, so every file contributes).
+  const size_t classes = text::language_sources().size();
+  std::vector<std::vector<size_t>> members(classes);
+  for (size_t i = 0; i < texts.labels.size(); ++i) members[static_cast<size_t>(texts.labels[i])].push_back(i);
+  size_t keep = SIZE_MAX;
+  for (const auto& m : members) keep = std::min(keep, m.size());
   text::LabeledTexts balanced;
-  std::fill(counts.begin(), counts.end(), 0);
-  for (size_t i = 0; i < texts.texts.size(); ++i) {
-    if (counts[static_cast<size_t>(texts.labels[i])]++ < keep) {
+  for (size_t c = 0; c < classes; ++c) {
+    for (size_t k = 0; k < keep; ++k) {
+      const size_t i = members[c][k * members[c].size() / keep];
       balanced.texts.push_back(std::move(texts.texts[i]));
-      balanced.labels.push_back(texts.labels[i]);
+      balanced.labels.push_back(static_cast<int64_t>(c));
     }
   }
   return text::byte_classification_dataset(balanced, length);

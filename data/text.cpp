@@ -61,7 +61,7 @@ const std::vector<LanguageSource>& language_sources() {
   static const std::vector<LanguageSource> sources = [] {
     std::vector<LanguageSource> s;
     LanguageSource en{"en", "fortunes", {}};
-    for (const char* f : {"art", "ascii-art", "computers", "cookie", "debian", "definitions", "disclaimer", "drugs",
+    for (const char* f : {"art", "computers", "cookie", "debian", "definitions", "disclaimer", "drugs",
                           "education", "ethnic", "food", "goedel", "humorists", "kids", "knghtbrd", "law", "linux",
                           "linuxcookie", "love", "magic", "medicine", "men-women", "miscellaneous", "news",
                           "paradoxum", "people", "perl", "pets", "platitudes", "politics", "pratchett", "science",
@@ -85,12 +85,15 @@ const std::vector<LanguageSource>& language_sources() {
 namespace {
 
 // The fortune files of a folder: regular files without the .dat (strfile index) and .u8
-// (encoding marker) companions; sub-folders (offensive sets) and symlinks are skipped.
+// (encoding marker) companions; sub-folders (offensive sets), symlinks and ASCII-art collections
+// (pictures, not language) are skipped.
 std::vector<std::string> fortune_files(const fs::path& folder) {
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(folder)) {
     const auto ext = entry.path().extension().string();
+    const auto stem = entry.path().filename().string();
     if (entry.is_symlink() || !entry.is_regular_file() || ext == ".dat" || ext == ".u8") continue;
+    if (stem == "asciiart" || stem == "ascii-art") continue;
     files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());  // directory order is not deterministic

@@ -32,7 +32,7 @@ struct LanguageSource {
   std::string name;                 // class name, e.g. "de"
   std::string package;              // Debian package, e.g. "fortunes-de"
   std::vector<std::string> paths;   // "usr/share/games/fortunes/de" (folder: every file without
-                                    // extension, skipping .dat/.u8 indexes and symlinks)
+                                    // extension, skipping .dat/.u8 indexes, symlinks and ASCII art)
 };
 const std::vector<LanguageSource>& language_sources();
 
