@@ -28,7 +28,12 @@ std::string read_maybe_gzip(const std::string& path, const std::string& who, int
     if (got == 0) break;
     out.append(chunk.data(), static_cast<size_t>(got));
   }
+  // zlib reports a gzip stream cut short as Z_BUF_ERROR after returning what it could decode.
+  int code = Z_OK;
+  gzerror(f, &code);
   gzclose(f);
+  EMBER_CHECK(code != Z_BUF_ERROR || (max_bytes > 0 && static_cast<int64_t>(out.size()) >= max_bytes),
+              "{}: {} is truncated (the gzip stream ends early, after {} bytes)", who, path, out.size());
   if (max_bytes > 0 && static_cast<int64_t>(out.size()) > max_bytes) out.resize(static_cast<size_t>(max_bytes));
   return out;
 }
