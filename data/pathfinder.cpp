@@ -81,7 +81,16 @@ class Occupancy {
     return true;
   }
   void add(const std::vector<Point>& points) {
-    for (const Point& p : points) buckets_[static_cast<size_t>(cell_of(p.y) * cells_ + cell_of(p.x))].push_back(p);
+    for (const Point& p : points) {
+      auto& bucket = buckets_[static_cast<size_t>(cell_of(p.y) * cells_ + cell_of(p.x))];
+      if (bucket.empty()) touched_.push_back(&bucket);
+      bucket.push_back(p);
+    }
+  }
+  // Empties it, visiting only the buckets in use (it is reused for every path attempt).
+  void reset() {
+    for (auto* bucket : touched_) bucket->clear();
+    touched_.clear();
   }
 
  private:
@@ -89,6 +98,7 @@ class Occupancy {
   double cell_;
   int64_t cells_;
   std::vector<std::vector<Point>> buckets_;
+  std::vector<std::vector<Point>*> touched_;
 };
 
 struct Path {
@@ -99,11 +109,16 @@ struct Path {
 };
 
 // One attempt at a path that stays inside the margins and clear of `occupied`; false if it fails.
-bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, Path& path) {
+// `own` is scratch space for the path's own points (emptied here).
+bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, Occupancy& own, Path& path) {
   const double lo = r.margin, hi = static_cast<double>(r.size) - 1.0 - r.margin;
   Point p{lo + rng.uniform() * (hi - lo), lo + rng.uniform() * (hi - lo)};
   double heading = rng.uniform() * 2.0 * std::numbers::pi;
   path = {};
+  const double self_clearance = r.width + 1.0;
+  const auto recent = static_cast<size_t>(2.0 * self_clearance / kStep) + 2;
+  own.reset();
+  size_t own_count = 0;  // trace[0, own_count) is in `own`
   auto walk = [&](double length, bool dash) {
     const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(std::round(length / kStep)));
     const double step = length / static_cast<double>(steps);
@@ -111,10 +126,10 @@ bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, P
     for (int64_t s = 0; s < steps; ++s) {
       p = {p.y + step * std::sin(heading), p.x + step * std::cos(heading)};
       if (p.y < lo || p.y > hi || p.x < lo || p.x > hi || !occupied.clear(p, r.clearance)) return false;
-      // Nor may it run into itself (its recent points, within one stroke of here, excepted).
-      const double self_clearance = r.width + 1.0;
-      const auto recent = static_cast<size_t>(2.0 * self_clearance / kStep) + 2;
-      for (size_t i = 0; i + recent < path.trace.size(); ++i) {
+      // Nor may it run into itself (its recent points, within one stroke of here, excepted): the
+      // points of earlier dashes are in `own`, the few since then are checked one by one.
+      if (!own.clear(p, self_clearance)) return false;
+      for (size_t i = own_count; i + recent < path.trace.size(); ++i) {
         if (distance(p, path.trace[i]) < self_clearance) return false;
       }
       path.trace.push_back(p);
@@ -129,6 +144,11 @@ bool trace_path(const Resolved& r, SplitMix64& rng, const Occupancy& occupied, P
   // whole path is given up.
   constexpr int kTurnTries = 12;
   for (int64_t d = 0; d < r.path_length; ++d) {
+    // Points far enough behind the path's end never roll back: file them in `own`.
+    if (path.trace.size() > own_count + recent) {
+      own.add({path.trace.begin() + static_cast<std::ptrdiff_t>(own_count), path.trace.end() - static_cast<std::ptrdiff_t>(recent)});
+      own_count = path.trace.size() - recent;
+    }
     const Point saved = p;
     const size_t saved_trace = path.trace.size();
     const double saved_heading = heading;
@@ -181,7 +201,9 @@ Image generate(const GeneratorOptions& options, uint64_t seed, int64_t label) {
   EMBER_CHECK(label == 0 || label == 1, "pathfinder: label {} is not 0 or 1", label);
   const Resolved r = resolve(options);
   SplitMix64 rng(seed);
-  constexpr int kImageAttempts = 2000, kPathAttempts = 100;
+  // Distractors get fewer attempts: one that finds no room is left out rather than searched for.
+  constexpr int kImageAttempts = 2000, kPathAttempts = 100, kDistractorAttempts = 20;
+  Occupancy own(static_cast<double>(r.size), r.width + 1.0);
   for (int image_attempt = 0; image_attempt < kImageAttempts; ++image_attempt) {
     Occupancy occupied(static_cast<double>(r.size), r.clearance);
     std::vector<Path> paths;
@@ -190,7 +212,8 @@ Image generate(const GeneratorOptions& options, uint64_t seed, int64_t label) {
     for (int64_t k = 0; k < 2 + r.distractors && ok; ++k) {
       Path path;
       bool placed = false;
-      for (int a = 0; a < kPathAttempts && !placed; ++a) placed = trace_path(r, rng, occupied, path);
+      const int attempts = k < 2 ? kPathAttempts : kDistractorAttempts;
+      for (int a = 0; a < attempts && !placed; ++a) placed = trace_path(r, rng, occupied, own, path);
       if (placed) {
         occupied.add(path.trace);
         paths.push_back(std::move(path));
