@@ -47,9 +47,10 @@ Resolved resolve(const GeneratorOptions& o) {
   r.path_length = o.path_length;
   r.distractors = o.distractors;
   r.dash = o.dash_length > 0 ? o.dash_length : static_cast<double>(o.size) / 16.0;
-  r.gap = o.gap_length >= 0 ? o.gap_length : r.dash / 2.0;
-  r.max_turn = o.max_turn_degrees * std::numbers::pi / 180.0;
   r.width = o.line_width > 0 ? o.line_width : std::max(1.0, static_cast<double>(o.size) / 64.0);
+  // Gaps under 1.5 strokes vanish in the anti-aliasing at 32x32.
+  r.gap = o.gap_length >= 0 ? o.gap_length : std::max(r.dash / 2.0, 1.5 * r.width);
+  r.max_turn = o.max_turn_degrees * std::numbers::pi / 180.0;
   r.dot_radius = o.dot_radius > 0 ? o.dot_radius : 1.5 * r.width;
   // Pixels lit at >= half intensity lie within width/2 (dots: radius) of their path; two lit
   // pixels of different paths must not be 8-neighbours (up to sqrt 2 apart), plus a pixel of slack.
