@@ -235,8 +235,9 @@ std::shared_ptr<const std::string> shared_corpus(const std::string& path, int64_
 DatasetPtr load_seq_fmnist(const SequenceTaskOptions& o, Split split) {
   // The IDX files: --data-dir if it holds them, else the cache's or the system's Debian path.
   std::string dir;
-  for (const std::string& candidate :
-       {o.data_dir, sequence_data_dir("") + "/usr/share/datasets/fashion-mnist", fashion_mnist_dir("")}) {
+  const std::string debian_path = "/usr/share/datasets/fashion-mnist";
+  for (const std::string& candidate : {o.data_dir, o.data_dir.empty() ? std::string() : o.data_dir + debian_path,
+                                       sequence_data_dir("") + debian_path, fashion_mnist_dir("")}) {
     if (!candidate.empty() && (fs::exists(candidate + "/train-images-idx3-ubyte.gz") ||
                                fs::exists(candidate + "/train-images-idx3-ubyte"))) {
       dir = candidate;

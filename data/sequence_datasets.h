@@ -64,15 +64,15 @@ struct SequenceTaskOptions {
   int64_t max_length = 0;   // L; 0 = task default (listops 2000, pathfinder32 1024, pathx128 16384,
                             // seq_fmnist 784, text_langid 512, text_lm 1024, genome_* per task)
   int64_t num_examples = 0; // generated tasks: examples in this split (0 = default per split);
-                            // file tasks: cap on examples (0 = all), a deterministic prefix of the split
-  uint64_t seed = 0;        // generated tasks and window sampling (0 = the task's fixed default seed)
+                            // file tasks: cap on examples (0 = all), an evenly spaced subsample of the split
+  uint64_t seed = 0;        // generated tasks, promoter negatives, splice decoys (0 = the task's fixed seed)
   // listops
-  int64_t min_length = 0;   // listops: shortest token count kept (0 = default 500, clamped to max_length/4)
+  int64_t min_length = 0;   // listops: kept when tokens > min_length (0 = min(500, max_length / 4))
   int64_t max_depth = 0;    // listops: default 10
   int64_t max_args = 0;     // listops: default 10
   // pathfinder
   int64_t path_length = 0;  // pathfinder: dashes per path (0 = 14, LRA's hardest "contour length 14")
-  int64_t distractors = -1; // pathfinder: distractor paths (-1 = default by image size)
+  int64_t distractors = -1; // pathfinder: distractor paths (-1 = 1 at 32x32, 4 at 128x128)
   // text_lm
   int64_t max_corpus_bytes = 0;  // text_lm: read at most this many bytes of the corpus (0 = all)
 };

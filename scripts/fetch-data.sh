@@ -50,10 +50,10 @@ for g in "${groups[@]}"; do
   esac
 done
 
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || {
+if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
   echo "fetch-data.sh: needs apt-get and dpkg-deb (Debian or Ubuntu)" >&2
   exit 1
-}
+fi
 
 mkdir -p "$data/.stamps"
 work="$(mktemp -d)"
@@ -77,14 +77,16 @@ for entry in "${selected[@]}"; do
     echo "fetch-data.sh: apt-get download $package failed (no network, or no 'apt-get update' yet?)" >&2
     exit 1
   fi
-  deb="$(ls "$work"/"${package}"_*.deb | head -1)"
+  debs=("$work/${package}"_*.deb)
+  deb="${debs[0]}"
   rm -rf "$work/root"
   mkdir -p "$work/root"
   dpkg-deb -x "$deb" "$work/root"
   found=0
   for pattern in $keep; do
     # Globs are expanded inside the extracted package; copy each match to the same place in the cache.
-    for path in $(cd "$work/root" && compgen -G "$pattern" || true); do
+    matches="$(cd "$work/root" && compgen -G "$pattern")" || matches=""
+    for path in $matches; do
       mkdir -p "$data/$(dirname "$path")"
       cp -a "$work/root/$path" "$data/$(dirname "$path")/"
       found=1

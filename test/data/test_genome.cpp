@@ -1,11 +1,16 @@
 // Genome tasks (data/genome.h) on small generated sequences: the DNA tokenizer, species windows
 // held out by strain, promoter positives/negatives and their distances, splice sites of forward
 // and complement genes, and the splice windows' classes.
+#include <zlib.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "data/genome.h"
 #include "data/sequence_datasets.h"
+#include "data/temp_dir.h"
 #include "helpers.h"
 
 using namespace ember;
@@ -235,4 +240,99 @@ TEST_CASE("genome splice: windows, decoys and the split by record", "[seqdata][g
   CHECK(test_split.sequences.size() == 120);  // every record
   // Deterministic.
   CHECK(genome::splice_windows(records, Split::train, o).sequences == train.sequences);
+}
+
+namespace {
+
+void write_gzip_text(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  gzFile f = gzopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+std::string fasta_text(const std::string& name, const std::string& description, const std::string& seq) {
+  std::string out = fmt::format(">{}{}{}\n", name, description.empty() ? "" : " ", description);
+  for (size_t i = 0; i < seq.size(); i += 60) out.append(seq, i, 60).append("\n");
+  return out;
+}
+
+// A GenBank record in augustus' layout: one CDS, ORIGIN in lines of 60 with position numbers.
+std::string genbank_text(const std::string& locus, const std::string& location, const std::string& seq) {
+  std::string out = fmt::format("LOCUS       {}   {} bp  DNA\nFEATURES             Location/Qualifiers\n", locus,
+                                seq.size());
+  out += fmt::format("     source          1..{}\n     CDS             {}\n                     /gene=\"{}\"\nORIGIN\n",
+                     seq.size(), location, locus);
+  for (size_t i = 0; i < seq.size(); i += 60) {
+    out += fmt::format("{:>9}", i + 1);
+    for (size_t j = i; j < std::min(seq.size(), i + 60); j += 10) out.append(" ").append(seq, j, 10);
+    out.append("\n");
+  }
+  return out.append("//\n");
+}
+
+}  // namespace
+
+TEST_CASE("genome registry: the three tasks from a fake data folder", "[seqdata][genome]") {
+  test::TempDir dir("genome_registry");
+  SequenceTaskOptions o;
+  o.data_dir = dir.str();
+
+  // genome_species: ragout's 16 reference files, each 3 kb with its species' GC content.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> species = {
+      {"E.Coli", {"DH1", "MG1655-K12"}},
+      {"H.Pylori", {"ELS37", "G27", "Gambia94_24", "Puno120", "SJM180"}},
+      {"S.Aureus", {"COL", "JKD6008", "N315", "RF122", "USA300_FPR3757"}},
+      {"V.Cholerae", {"H1", "O1_Inaba", "O1_biovar", "O395"}}};
+  uint64_t seed = 1000;
+  for (size_t s = 0; s < species.size(); ++s) {
+    for (const auto& strain : species[s].second) {
+      write_gzip_text(dir.file("usr/share/doc/ragout/examples/" + species[s].first + "/references/" + strain + ".fasta.gz"),
+                      fasta_text(strain + "_chr", "", random_dna(3000, ++seed, 0.3 + 0.1 * static_cast<double>(s))));
+    }
+  }
+  o.max_length = 100;
+  const auto sp = make_sequence_dataset("genome_species", Split::test, o);
+  CHECK(sp.dataset->size() == 4 * 30);  // one held-out strain per species, 30 windows each
+  CHECK(sp.info.class_names[2] == "S. aureus");
+  CHECK(make_sequence_dataset("genome_species", Split::train, o).dataset->size() == 4 * 27);  // E. coli: 2700 bp of DH1
+
+  // genome_promoter: chr2R and Biostrings' upstream records on it.
+  const std::string chrom = random_dna(200000, 77);
+  std::string upstream;
+  for (int64_t k = 0; k < 40; ++k) {
+    const int64_t tss = 10000 + k * 4500;  // forward genes; the record holds [tss - 2000, tss)
+    upstream += fasta_text(fmt::format("NM_{}_up_2000_chr2R_{}_f", k, tss - 1999),
+                           fmt::format("chr2R:{}-{}", tss - 1999, tss), chrom.substr(static_cast<size_t>(tss - 2000), 2000));
+  }
+  write_gzip_text(dir.file("usr/lib/R/site-library/Biostrings/extdata/dm3_upstream2000.fa.gz"), upstream);
+  std::filesystem::create_directories(dir.file("usr/share/doc/augustus/tutorial/data"));
+  std::ofstream(dir.file("usr/share/doc/augustus/tutorial/data/chr2R.fa")) << fasta_text("chr2R", "", chrom);
+  o.max_length = 0;
+  const auto pr = make_sequence_dataset("genome_promoter", Split::train, o);
+  CHECK(pr.info.max_length == 300);
+  CHECK(pr.dataset->size() % 2 == 0);
+  CHECK(pr.dataset->size() > 20);
+  const Example e = pr.dataset->get(0);  // the first positive: the 300 bp before TSS 10000
+  const auto ids = test::values(e.input);
+  CHECK(genome::decode(std::vector<uint8_t>(ids.begin(), ids.end())) == chrom.substr(9700, 300));
+  CHECK(test::values(e.target)[0] == 1);
+
+  // genome_splice: genes.gb.train (10 genes) and genes.gb.test (2 genes).
+  for (const char* part : {"train", "test"}) {
+    std::string gb;
+    for (int k = 0; k < (part == std::string("train") ? 10 : 2); ++k) {
+      gb += genbank_text(fmt::format("gene{}_{}", part, k), "join(101..200,261..350,421..500)", random_dna(600, seed++));
+    }
+    std::filesystem::create_directories(dir.file("usr/share/doc/augustus/tutorial/results"));
+    std::ofstream(dir.file(std::string("usr/share/doc/augustus/tutorial/results/genes.gb.") + part)) << gb;
+  }
+  o.max_length = 60;
+  const auto sl = make_sequence_dataset("genome_splice", Split::test, o);
+  CHECK(sl.info.num_classes == 3);
+  CHECK(sl.dataset->size() == 2 * 6);  // 2 donors + 2 acceptors + 2 decoys per gene
+  CHECK(make_sequence_dataset("genome_splice", Split::val, o).dataset->size() == 6);  // the last of 10 genes
+  o.num_examples = 4;
+  CHECK(make_sequence_dataset("genome_splice", Split::train, o).dataset->size() == 4);
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "data/listops.h"
+#include "data/sequence_datasets.h"
 #include "helpers.h"
 
 using namespace ember;
@@ -126,4 +127,69 @@ TEST_CASE("listops dataset: padded inputs, targets, determinism", "[seqdata][lis
   CHECK(test::values(ex.input) == test::values(ds.get(3).input));
   REQUIRE_THROWS_OP(ds.get(16), "ListOpsDataset");
   REQUIRE_THROWS_OP(listops::ListOpsDataset(o, 4, 1, 32), "padded length");
+}
+
+// The registry (data/sequence_datasets.h) lives with the ListOps tests: it needs no files for
+// listops, and its conventions are the same for every task.
+TEST_CASE("sequence registry: conventions of every task's info", "[seqdata][listops]") {
+  const auto names = sequence_task_names();
+  CHECK(names.size() == 9);
+  for (const auto& name : names) {
+    INFO(name);
+    const SequenceTaskInfo info = sequence_task_info(name);
+    CHECK(info.name == name);
+    CHECK(info.max_length > 0);
+    CHECK(info.pad_id >= 0);
+    CHECK(info.pad_id < info.vocab_size);
+    CHECK(info.mask_id < info.vocab_size);
+    CHECK(info.token_names.size() == static_cast<size_t>(info.vocab_size));
+    CHECK(info.token_names[static_cast<size_t>(info.pad_id)] == "PAD");
+    if (info.kind == SequenceTaskKind::classification) {
+      CHECK(info.class_names.size() == static_cast<size_t>(info.num_classes));
+    } else {
+      CHECK(info.num_classes == 256);
+    }
+  }
+  CHECK(sequence_task_info("genome_splice").mask_id == 6);
+  CHECK(sequence_task_info("genome_promoter").primary_metric == "mcc");
+  REQUIRE_THROWS_OP(sequence_task_info("imdb"), "listops, pathfinder32");
+  CHECK(parse_split("valid") == Split::val);
+  CHECK(std::string(split_name(Split::test)) == "test");
+  REQUIRE_THROWS_OP(parse_split("dev"), "parse_split");
+  REQUIRE_THROWS_OP(find_data_file("genome_x", "/nonexistent_ember", {"no/such/file.fa"}), "fetch-data.sh");
+}
+
+TEST_CASE("sequence registry: listops splits", "[seqdata][listops]") {
+  SequenceTaskOptions o;
+  o.max_length = 128;
+  o.num_examples = 5;
+  const auto train = make_sequence_dataset("listops", "train", o);
+  const auto test_split = make_sequence_dataset("listops", Split::test, o);
+  CHECK(train.dataset->size() == 5);
+  CHECK(train.info.max_length == 128);
+  const Example e = train.dataset->get(2);
+  REQUIRE(e.input.sizes() == Shape{128});
+  const auto v = test::values(e.input);
+  const std::vector<int64_t> tokens(v.begin(), v.end());
+  CHECK(listops::evaluate(tokens) == static_cast<int64_t>(test::values(e.target)[0]));
+  // min_length defaults to max_length / 4 for short presets: 32 < tokens.
+  CHECK(std::count_if(tokens.begin(), tokens.end(), [](int64_t t) { return t != listops::kPad; }) > 32);
+  CHECK(test::values(train.dataset->get(0).input) != test::values(test_split.dataset->get(0).input));
+  CHECK(test::values(train.dataset->get(0).input) == test::values(make_sequence_dataset("listops", "train", o).dataset->get(0).input));
+  o.seed = 99;
+  CHECK(test::values(train.dataset->get(0).input) != test::values(make_sequence_dataset("listops", "train", o).dataset->get(0).input));
+}
+
+TEST_CASE("sequence registry: TokenDataset widens ids and gathers rows", "[seqdata][listops]") {
+  const Tensor tokens = from_vector<uint8_t>({1, 2, 3, 4, 5, 6}, {3, 2});
+  const Tensor targets = from_vector<int64_t>({7, 8, 9}, {3});
+  const TokenDataset ds(tokens, targets);
+  const Batch b = ds.get_batch({2, 0});
+  CHECK(b.input.dtype() == DType::i64);
+  CHECK(test::values(b.input) == std::vector<double>{5, 6, 1, 2});
+  CHECK(test::values(b.target) == std::vector<double>{9, 7});
+  CHECK(ds.get(1).target.dim() == 0);
+  REQUIRE_THROWS_OP(ds.get(3), "TokenDataset");
+  REQUIRE_THROWS_OP(TokenDataset(from_vector<float>({1, 2}, {1, 2}), from_vector<int64_t>({0}, {1})), "TokenDataset");
+  REQUIRE_THROWS_OP(TokenDataset(tokens, from_vector<int64_t>({0}, {1})), "TokenDataset");
 }
