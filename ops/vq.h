@@ -14,7 +14,8 @@ struct NearestCodes {
 // z: (N, D), codebook: (K, D). Not differentiable (indices); use vq_quantize for gradients.
 NearestCodes vq_nearest(const Tensor& z, const Tensor& codebook);
 
-// The straight-through quantize: forward returns codebook[indices] (N, D); backward passes the
+// The straight-through quantize: z (..., D) (the (N, D) of vq_nearest or any batch shape), indices
+// z's shape without D; forward returns codebook[indices] in z's shape; backward passes the
 // output gradient to z unchanged (the straight-through estimator), and gives the codebook no
 // gradient (the codebook is learned by the codebook loss or by EMA updates).
 Tensor vq_quantize_st(const Tensor& z, const Tensor& codebook, const Tensor& indices);

@@ -117,7 +117,9 @@ Tensor vq_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
     return zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, q.dtype());
   }
   const Tensor qc = q.detach().contiguous(), vc = v.detach().contiguous();
-  const Tensor ic = indices.contiguous(), cc = codebook.detach().contiguous();
+  // Copies (small: L and S·d), kept for the backward: an EMA quantizer updates its codebook in
+  // place on its next training call, which may come before this node's backward.
+  const Tensor ic = indices.clone(), cc = codebook.detach().clone();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor out = empty({q.size(0), q.size(1), q.size(2), v.size(3)}, q.dtype());
   Tensor lse = empty({problem.batch_heads, problem.L}, q.dtype());

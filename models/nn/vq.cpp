@@ -80,11 +80,14 @@ Tensor VectorQuantizer::lookup(const Tensor& indices) const {
               "VectorQuantizer.lookup: indices must be int64, got {}", indices.describe());
   Shape out_shape = indices.sizes();
   out_shape.push_back(options.dim);
+  const Tensor flat = indices.reshape({-1}).contiguous();
+  const int64_t* data = flat.data_ptr<int64_t>();
+  for (int64_t n = 0; n < flat.numel(); ++n)
+    EMBER_CHECK(data[n] >= 0 && data[n] < options.num_codes,
+                "VectorQuantizer.lookup: index {} at position {} is outside the codebook's [0, {})", data[n], n,
+                options.num_codes);
   NoGradGuard no_grad;
-  const Tensor flat = indices.reshape({-1});
-  // vq_quantize_st checks the range; with z = the rows themselves it is a plain lookup.
-  return vq_quantize_st(zeros({flat.numel(), options.dim}, embedding.dtype()), embedding.detach(), flat)
-      .reshape(out_shape);
+  return index_select(embedding.detach(), 0, flat).reshape(out_shape);
 }
 
 VQResult VectorQuantizer::quantize(const Tensor& z) {

@@ -24,7 +24,8 @@ void vq_nearest_n65536_k512_d384(benchmark::State& state) {
   const double flops_per_iteration = 2.0 * 65536.0 * 512.0 * 384.0;  // the z·cᵀ products
   state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(vq_nearest_n65536_k512_d384)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Process CPU time (every thread) in the cpu column: the machine is shared, wall times are noisy.
+BENCHMARK(vq_nearest_n65536_k512_d384)->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 
 // LongVQ's attention: B1, H4, L4096, d = dv = 64, S = 256 codes per head, causal window 64 with
 // bias; forward + backward of sum(out). Linear in L (docs/VQ.md, Note [VQ attention cache]).
@@ -45,6 +46,46 @@ void vq_attention_causal_b1h4_L4096_s256_d64_fwdbwd(benchmark::State& state) {
     benchmark::DoNotOptimize(grads[0].raw_data());
   }
 }
-BENCHMARK(vq_attention_causal_b1h4_L4096_s256_d64_fwdbwd)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(vq_attention_causal_b1h4_L4096_s256_d64_fwdbwd)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+// Scaling in L (B1, H4, d = dv = 64, S = 256, causal window 64, forward + backward): the linear
+// kernel against the O(L²) reference (detail::vq_attention_reference) of the same function.
+template <bool kReference>
+void vq_attention_scaling(benchmark::State& state) {
+  const int64_t L = state.range(0);
+  Generator gen(0);
+  const Shape shape = {1, 4, L, 64};
+  Tensor q = randn(shape, gen).requires_grad_(true);
+  Tensor k = randn(shape, gen).requires_grad_(true);
+  Tensor v = randn(shape, gen).requires_grad_(true);
+  Tensor bias = mul(randn({4, 64}, gen), 0.1).requires_grad_(true);
+  const Tensor codebook = randn({4, 256, 64}, gen);
+  const Tensor indices = randint(0, 256, {1, 4, L}, gen);
+  VQAttentionOptions options;
+  options.window = 64;
+  for (auto _ : state) {
+    Tensor out = kReference ? detail::vq_attention_reference(q, k, v, indices, codebook, options, bias)
+                            : vq_attention(q, k, v, indices, codebook, options, bias);
+    TensorList grads = autograd::grad({sum(out)}, {q, k, v, bias});
+    benchmark::DoNotOptimize(grads[0].raw_data());
+  }
+}
+BENCHMARK_TEMPLATE(vq_attention_scaling, false)
+    ->Name("vq_attention_scaling_linear")
+    ->RangeMultiplier(4)
+    ->Range(1024, 65536)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+BENCHMARK_TEMPLATE(vq_attention_scaling, true)
+    ->Name("vq_attention_scaling_reference")
+    ->RangeMultiplier(4)
+    ->Range(1024, 4096)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 }  // namespace

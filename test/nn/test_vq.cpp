@@ -73,6 +73,9 @@ TEST_CASE("VectorQuantizer: the codebook loss trains the codebook parameter", "[
   vq.to(DType::f64);
   set_codebook(vq, {0.0, 10.0});
   REQUIRE(vq.parameters().size() == 1);
+  const Tensor rows = vq.lookup(from_vector<int64_t>({1, 0, 1, 1}, {2, 2}));
+  CHECK(rows.sizes() == Shape{2, 2, 1});
+  CHECK(values(rows) == std::vector<double>{10, 0, 10, 10});
   const nn::VQResult r = vq.quantize(from_vector<double>({1, 2, 9}, {3, 1}));
   // 0.5 (commitment) + mean((e - z)²) = 0.5 + 2
   CHECK(values(r.loss)[0] == Approx(2.5).epsilon(1e-14));
@@ -220,7 +223,7 @@ TEST_CASE("VectorQuantizer and HRQ reject bad input", "[vq]") {
   nn::VectorQuantizer vq(o);
   REQUIRE_THROWS_OP(vq.quantize(zeros({5, 2})), "VectorQuantizer");
   REQUIRE_THROWS_OP(vq.quantize(zeros({5, 3}, DType::f64)), "VectorQuantizer");
-  REQUIRE_THROWS_OP(vq.lookup(full({2}, 4.0, DType::i64)), "vq_quantize_st");
+  REQUIRE_THROWS_OP(vq.lookup(full({2}, 4.0, DType::i64)), "VectorQuantizer.lookup");
   REQUIRE_THROWS_OP(vq.lookup(zeros({2})), "VectorQuantizer.lookup");
   nn::VectorQuantizerOptions bad = o;
   bad.decay = 1.0;

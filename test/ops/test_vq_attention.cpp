@@ -122,6 +122,18 @@ TEST_CASE("vq_attention: a far key's code counts once per key (hand example)", "
   CHECK(all_close(out, {1.0, 2.0, (e2 * 4.0 + em2 * 10.0) / (2 * e2 + em2)}, 1e-14, 1e-14));
 }
 
+TEST_CASE("vq_attention: the backward uses the codebook of the forward", "[vq_attention]") {
+  // An EMA quantizer moves its codebook in place on its next call, possibly before this backward.
+  const Problem p = make_problem(1, 2, 40, 5, 4, 3, true, 6, true, false, DType::f64, 21);
+  Tensor codebook = p.codebook.clone();
+  const TensorList expected = autograd::grad({sum(vq_attention(p.q, p.k, p.v, p.indices, codebook, p.options, p.bias))},
+                                             inputs_of(p));
+  const Tensor out = vq_attention(p.q, p.k, p.v, p.indices, codebook, p.options, p.bias);
+  codebook.fill_(3.0);
+  const TensorList grads = autograd::grad({sum(out)}, inputs_of(p));
+  for (size_t n = 0; n < grads.size(); ++n) CHECK(values(grads[n]) == values(expected[n]));
+}
+
 TEST_CASE("vq_attention gradcheck (float64)", "[vq_attention]") {
   for (bool causal : {true, false}) {
     const Problem p = make_problem(1, 2, 11, 4, 3, 2, causal, 3, true, false, DType::f64, 3);
