@@ -88,6 +88,16 @@ TEST_CASE("short_conv fused kernels match the conv1d composite", "[ops][short_co
   }
 }
 
+TEST_CASE("short_conv gradients are deterministic", "[ops][short_conv]") {
+  // Large enough for the threaded backward; the weight and bias sums are added in thread order.
+  Tensor x = rand64({2, 700, 64}, 21).detach().to(DType::f32).requires_grad_(true);
+  Tensor w = rand64({64, 4}, 22).detach().to(DType::f32).requires_grad_(true);
+  Tensor bias = rand64({64}, 23).detach().to(DType::f32).requires_grad_(true);
+  TensorList first = autograd::grad({sum(short_conv(x, w, bias, "gelu"))}, {x, w, bias});
+  TensorList second = autograd::grad({sum(short_conv(x, w, bias, "gelu"))}, {x, w, bias});
+  for (size_t i = 0; i < first.size(); ++i) REQUIRE(all_close(first[i], second[i], 0, 0));
+}
+
 TEST_CASE("short_conv gradcheck and gradgradcheck", "[ops][short_conv]") {
   Tensor x = rand64({2, 5, 3}, 11);
   Tensor w = rand64({3, 3}, 12);
