@@ -1,6 +1,6 @@
 // MEGA's damped EMA (Ma et al. 2023, "Mega: Moving Average Equipped Gated Attention", §3.1) as
-// a composite of differentiable ops and long_conv. Formulas: autograd/derivatives/sequence.md
-// (no node of its own: autograd differentiates the composite).
+// differentiable ops on the (D, N) parameters, one fused node for the kernel (Note [EMA
+// Vandermonde]) and long_conv. Formulas: autograd/derivatives/sequence.md.
 //
 // MEGA's EMA h_t = α ⊙ u_t + (1 - α ⊙ δ) ⊙ h_{t-1}, expanded per channel into N dims by β and
 // projected back by γ, is a linear time-invariant filter: y_t = Σ_j k_j x_{t-j} with
@@ -22,9 +22,10 @@
 
 #include "autograd/function.h"
 #include "engine/dispatch.h"
-#include "engine/parallel.h"
 #include "engine/factories.h"
+#include "engine/parallel.h"
 #include "ops/elementwise.h"
+#include "ops/flops.h"
 #include "ops/long_conv.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
@@ -113,6 +114,9 @@ void vandermonde_loops(int64_t D, int64_t N, int64_t L, const T* w, const T* q, 
 Tensor ema_vandermonde(const Tensor& weight, const Tensor& decay, int64_t L) {
   constexpr const char* kOp = "damped_ema_kernel";
   const int64_t D = weight.size(0), N = weight.size(1);
+  const double work = 2.0 * static_cast<double>(D * N * L);  // one multiply-add per (d, n, j)
+  EMBER_PROFILE_OP(kOp, {weight, decay},
+                   profiler::OpCost{work, flops::bytes_of({weight, decay}) + flops::output_bytes({weight}, D * L)});
   Tensor out = empty({D, L}, weight.dtype());
   {
     const Tensor wc = weight.detach().contiguous(), qc = decay.detach().contiguous();
@@ -120,7 +124,7 @@ Tensor ema_vandermonde(const Tensor& weight, const Tensor& decay, int64_t L) {
       vandermonde_loops<T>(D, N, L, wc.data_ptr<T>(), qc.data_ptr<T>(), nullptr, out.data_ptr<T>(), nullptr, nullptr);
     });
   }
-  record_backward(kOp, {weight, decay}, {out}, {weight, decay}, [D, N, L](BackwardContext& ctx) -> TensorList {
+  record_backward(kOp, {weight, decay}, {out}, {weight, decay}, [D, N, L, work](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     if (!g.defined()) return {Tensor(), Tensor()};
     const Tensor& weight = ctx.saved(0);
@@ -129,6 +133,8 @@ Tensor ema_vandermonde(const Tensor& weight, const Tensor& decay, int64_t L) {
       return {ctx.needs_grad(0) ? vandermonde_composite(weight, decay, g, L, true) : Tensor(),
               ctx.needs_grad(1) ? vandermonde_composite(weight, decay, g, L, false) : Tensor()};
     }
+    EMBER_PROFILE_OP("damped_ema_kernel_backward", {g, weight, decay},
+                     profiler::OpCost{2.0 * work, flops::bytes_of({g, weight, decay, weight, decay})});
     Tensor grad_w = empty({D, N}, weight.dtype()), grad_q = empty({D, N}, weight.dtype());
     const Tensor wc = weight.detach().contiguous(), qc = decay.detach().contiguous(), gc = g.detach().contiguous();
     dispatch_floating(weight.dtype(), kOp, [&]<class T>() {

@@ -66,12 +66,13 @@ bool worth_threads(int64_t rows, int64_t n) { return rows > 1 && rows * n >= 4 *
 }  // namespace
 
 int64_t fast_fft_size(int64_t min_size) {
-  for (int64_t n = std::max<int64_t>(min_size, 1);; ++n) {
-    int64_t rest = n;
-    for (int64_t p : {2, 3, 5, 7})
-      while (rest % p == 0) rest /= p;
-    if (rest == 1) return n;
+  int64_t best = 0;
+  for (int64_t m : {1, 3, 5}) {
+    int64_t n = m;
+    while (n < min_size) n *= 2;
+    best = best == 0 ? n : std::min(best, n);
   }
+  return best;
 }
 
 template <class T>

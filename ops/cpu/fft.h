@@ -8,8 +8,10 @@
 // FFTW_ESTIMATE, not FFTW_MEASURE: MEASURE times candidate algorithms and keeps the fastest, so
 // the chosen algorithm (and the rounding of every result) could change from run to run with
 // machine load; ESTIMATE picks by a fixed heuristic, so the same input gives the same bits on
-// every run. Arrays passed to a plan must have the alignment of the planning arrays: every
-// buffer here comes from fftw_malloc (FftBuffer), which gives FFTW's SIMD alignment.
+// every run. The price (measured 2026-11-29, float32, n = 32768, one thread, in cache): 80 µs per
+// transform with ESTIMATE against 50 µs with MEASURE's plan. Arrays passed to a plan must have
+// the alignment of the planning arrays: every buffer here comes from fftw_malloc (FftBuffer),
+// which gives FFTW's SIMD alignment.
 #pragma once
 #include <cstdint>
 #include <cstdlib>
@@ -17,7 +19,10 @@
 
 namespace ember::cpu {
 
-// The smallest n >= min_size whose prime factors are all 2, 3, 5 or 7 (FFTW's fast sizes).
+// The smallest n >= min_size of the form 2^a, 3·2^a or 5·2^a (at most 4/3 of min_size). FFTW
+// handles any n, fastest when n has only small factors; among those, its ESTIMATE plans ran these
+// 20-40 % faster per point than sizes with several factors 3, 5 or 7 (2026-11-29, float32, one
+// thread: n = 2000 4.5 µs vs 2048 3.5 µs; 6000 15.5 vs 6144 11.5; 16000 42.6 vs 16384 28.6).
 int64_t fast_fft_size(int64_t min_size);
 
 // An FFTW-aligned array of `count` T's (fftw_malloc/fftw_free), uninitialised.

@@ -17,6 +17,10 @@
 #include "engine/parallel.h"
 #include "ops/cpu/math.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace ember::cpu {
 
 namespace {
@@ -108,15 +112,27 @@ void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* 
   const T* tap = taps.data();
   const int64_t chunks_per_sequence = (L + kTimeChunk - 1) / kTimeChunk;
   const int64_t chunks = p.batch * chunks_per_sequence;
-  std::vector<double> w_total(static_cast<size_t>(K * D), 0.0), bias_total(static_cast<size_t>(D), 0.0);
   const bool threads = p.batch * L * D * K >= 4 * kParallelGrain;
+#ifdef _OPENMP
+  const int team = threads && !omp_in_parallel() ? omp_get_max_threads() : 1;
+#else
+  const int team = 1;
+#endif
+  // Per thread: its grad_w sums (K, D) then its grad_bias sums (D), in double; added up in thread
+  // order after the loop, so a given thread count always gives the same bits.
+  std::vector<double> partials(static_cast<size_t>(team * (K + 1) * D), 0.0);
   with_activation(p.activation, [&]<ShortConvActivation kAct>() {
-#pragma omp parallel if (threads)
+#pragma omp parallel num_threads(team)
     {
-      // ring[t % K]: gz of step t; w_chunk/bias_chunk: this chunk's sums; *_thread: this thread's.
+#ifdef _OPENMP
+      double* w_thread = partials.data() + omp_get_thread_num() * (K + 1) * D;
+#else
+      double* w_thread = partials.data();
+#endif
+      double* bias_thread = w_thread + K * D;
+      // ring[t % K]: gz of step t; w_chunk/bias_chunk: this chunk's sums.
       std::vector<T> ring(static_cast<size_t>(K * D)), g_row(static_cast<size_t>(D));
       std::vector<T> w_chunk(static_cast<size_t>(K * D)), bias_chunk(static_cast<size_t>(D));
-      std::vector<double> w_thread(static_cast<size_t>(K * D), 0.0), bias_thread(static_cast<size_t>(D), 0.0);
       // gz of step t of sequence b into out (D).
       auto compute_gz = [&](int64_t b, int64_t t, T* out) {
         const T* g = grad_y.data + b * grad_y.batch_stride + t * grad_y.time_stride;
@@ -165,13 +181,14 @@ void short_conv_bwd(const ShortConvProblem& p, const T* x, const T* w, const T* 
         for (int64_t i = 0; i < K * D; ++i) w_thread[i] += static_cast<double>(w_chunk[i]);
         for (int64_t d = 0; d < D; ++d) bias_thread[d] += static_cast<double>(bias_chunk[d]);
       }
-#pragma omp critical(ember_short_conv_bwd)
-      {
-        for (int64_t i = 0; i < K * D; ++i) w_total[i] += w_thread[i];
-        for (int64_t d = 0; d < D; ++d) bias_total[d] += bias_thread[d];
-      }
     }
   });
+  std::vector<double> w_total(static_cast<size_t>(K * D), 0.0), bias_total(static_cast<size_t>(D), 0.0);
+  for (int thread = 0; thread < team; ++thread) {
+    const double* w_thread = partials.data() + thread * (K + 1) * D;
+    for (int64_t i = 0; i < K * D; ++i) w_total[i] += w_thread[i];
+    for (int64_t d = 0; d < D; ++d) bias_total[d] += w_thread[K * D + d];
+  }
   for (int64_t d = 0; d < D; ++d) {
     if (grad_bias != nullptr) grad_bias[d] = static_cast<T>(bias_total[d]);
     if (grad_w != nullptr)

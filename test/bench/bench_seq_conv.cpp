@@ -1,5 +1,15 @@
 // Microbenchmarks for the sequence convolutions: ops/long_conv.h (FFT) and ops/short_conv.h.
 // PyTorch twins (same names): scripts/torch_workloads/seq_conv.py.
+//
+// Figures, 2026-11-29, shared 2-core machine at load average 15-18 (wall times inflated several
+// times and noisy; CPU seconds per step are the steadier measure):
+//   OMP_NUM_THREADS=2 BENCH_REPETITIONS=3 scripts/bench.sh <name>, interleaved with
+//   OPENBLAS_CORETYPE=Cooperlake /usr/bin/python3 scripts/compare_torch.py --torch-only <name>
+//                                          Ember wall   PyTorch 1.13 wall   CPU s/step, 1 thread
+//   long_conv_fft_b4_c256_L16384_fwdbwd    6.1, 6.6 s   11.9, 9.4 s         Ember 1.0-1.1, torch 2.0-2.2
+//   short_conv_b8_L4096_d512_k4_fwdbwd     1.0, 2.9 s   15.5, 10.1 s        Ember 0.10, torch 0.84-0.91
+// (1-thread CPU: a loop timing clock() around y = op(...), sum(y), autograd::grad, after one
+// warm-up step; PyTorch's the same with time.process_time and torch.set_num_threads(1).)
 #include <benchmark/benchmark.h>
 
 #include "ember.h"

@@ -7,25 +7,21 @@
 
 using namespace ember;
 using ember::test::all_close;
+using ember::test::rand64;
 using ember::test::values;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, double low = -1.0, double high = 1.0) {
-  Generator gen(seed);
-  return uniform(low, high, shape, gen, DType::f64).requires_grad_(true);
-}
 
 double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 struct Parameters {
   Tensor alpha_logit, delta_logit, beta, gamma, omega;
   explicit Parameters(int64_t D, int64_t N, uint64_t seed)
-      : alpha_logit(random_tensor({D, N}, seed, -2.0, 2.0)),
-        delta_logit(random_tensor({D, N}, seed + 1, -2.0, 2.0)),
-        beta(random_tensor({D, N}, seed + 2)),
-        gamma(random_tensor({D, N}, seed + 3)),
-        omega(random_tensor({D}, seed + 4)) {}
+      : alpha_logit(rand64({D, N}, seed, -2.0, 2.0)),
+        delta_logit(rand64({D, N}, seed + 1, -2.0, 2.0)),
+        beta(rand64({D, N}, seed + 2)),
+        gamma(rand64({D, N}, seed + 3)),
+        omega(rand64({D}, seed + 4)) {}
 };
 
 // MEGA's EMA as a recurrence over time, per channel d and EMA dim n in [n0, n1):
@@ -82,7 +78,7 @@ TEST_CASE("damped_ema_kernel matches the hand-written formula", "[ops][damped_em
 TEST_CASE("damped_ema matches the EMA recurrence", "[ops][damped_ema]") {
   const int64_t B = 2, L = 37, D = 3, N = 4;
   Parameters p(D, N, 20);
-  Tensor x = random_tensor({B, L, D}, 30);
+  Tensor x = rand64({B, L, D}, 30);
   const std::vector<double> xv = values(x), omega = values(p.omega);
   auto with_skip = [&](std::vector<double> y) {
     for (int64_t i = 0; i < B * L * D; ++i) y[i] += omega[i % D] * xv[i];
@@ -100,7 +96,7 @@ TEST_CASE("damped_ema matches the EMA recurrence", "[ops][damped_ema]") {
 
 TEST_CASE("damped_ema gradcheck", "[ops][damped_ema]") {
   Parameters p(2, 4, 40);
-  Tensor x = random_tensor({2, 6, 2}, 50);
+  Tensor x = rand64({2, 6, 2}, 50);
   auto kernel = [](const TensorList& in) -> TensorList { return {damped_ema_kernel(in[0], in[1], in[2], in[3], 7)}; };
   REQUIRE(gradcheck(kernel, {p.alpha_logit, p.delta_logit, p.beta, p.gamma}));
   // Second derivatives through the create_graph path of the fused kernel node.

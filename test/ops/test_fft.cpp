@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "helpers.h"
+#include "ops/cpu/fft.h"
 
 using namespace ember;
 using ember::test::all_close;
@@ -148,4 +149,14 @@ TEST_CASE("rfft and irfft reject bad input", "[ops][fft]") {
   REQUIRE_THROWS_OP(irfft(zeros({1, 2}, DType::f64)), "irfft");   // default n = 0
   REQUIRE_THROWS_OP(irfft(zeros({3, 2}, DType::i32)), "irfft");
   REQUIRE_THROWS_OP(irfft(zeros({3, 2}, DType::f64), -5), "irfft");
+}
+
+TEST_CASE("fast_fft_size picks 2^a, 3·2^a or 5·2^a", "[ops][fft]") {
+  const std::vector<std::pair<int64_t, int64_t>> expected = {
+      {0, 1}, {1, 1}, {2, 2}, {3, 3}, {7, 8}, {9, 10}, {11, 12}, {1999, 2048}, {2499, 2560}, {5999, 6144},
+      {32767, 32768}, {32769, 40960}};
+  for (const auto& [min_size, n] : expected) {
+    INFO("min_size " << min_size);
+    REQUIRE(cpu::fast_fft_size(min_size) == n);
+  }
 }

@@ -5,17 +5,13 @@
 
 using namespace ember;
 using ember::test::all_close;
+using ember::test::rand64;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f64) {
-  Generator gen(seed);
-  return uniform(-1.0, 1.0, shape, gen, dtype).requires_grad_(true);
-}
-
 // Gradients of sum(out * weight) (a random weight makes every output count).
 TensorList grads_of(const Tensor& out, const TensorList& inputs, uint64_t seed) {
-  Tensor weight = random_tensor(out.sizes(), seed, out.dtype()).detach();
+  Tensor weight = rand64(out.sizes(), seed).detach();
   return autograd::grad({sum(mul(out, weight))}, inputs);
 }
 
@@ -52,8 +48,8 @@ TEST_CASE("long_conv FFT kernel matches the direct loops", "[ops][long_conv]") {
     const Case& c = cases[index];
     INFO("L = " << c.L << ", K = " << c.K << (c.causal ? " causal" : " centred"));
     const uint64_t seed = 100 + index * 10;
-    Tensor x = random_tensor({2, c.L, 3}, seed);
-    Tensor k = random_tensor({3, c.K}, seed + 1);
+    Tensor x = rand64({2, c.L, 3}, seed);
+    Tensor k = rand64({3, c.K}, seed + 1);
     Tensor fast = long_conv(x, k, c.causal);
     Tensor direct = detail::long_conv_direct(x, k, c.causal);
     REQUIRE(all_close(fast, direct, 1e-9, 1e-10));
@@ -70,8 +66,8 @@ TEST_CASE("long_conv FFT kernel matches the direct loops", "[ops][long_conv]") {
 
 TEST_CASE("long_conv takes many channels and non-contiguous inputs", "[ops][long_conv]") {
   // D = 21: two full channel blocks and a partial one; x a transposed view, k a slice.
-  Tensor x = random_tensor({21, 40, 3}, 1).permute({2, 1, 0});  // (3, 40, 21)
-  Tensor k = random_tensor({21, 80}, 2).slice(1, 0, 80, 2);    // (21, 40), strided
+  Tensor x = rand64({21, 40, 3}, 1).permute({2, 1, 0});  // (3, 40, 21)
+  Tensor k = rand64({21, 80}, 2).slice(1, 0, 80, 2);    // (21, 40), strided
   for (bool causal : {true, false}) {
     Tensor kk = causal ? k : k.narrow(1, 0, 39);
     Tensor fast = long_conv(x, kk, causal);
@@ -89,9 +85,9 @@ TEST_CASE("long_conv takes many channels and non-contiguous inputs", "[ops][long
 }
 
 TEST_CASE("long_conv gradcheck and gradgradcheck", "[ops][long_conv]") {
-  Tensor x = random_tensor({2, 6, 3}, 11);
-  Tensor k_causal = random_tensor({3, 4}, 12);
-  Tensor k_centred = random_tensor({3, 5}, 13);
+  Tensor x = rand64({2, 6, 3}, 11);
+  Tensor k_causal = rand64({3, 4}, 12);
+  Tensor k_centred = rand64({3, 5}, 13);
   auto causal = [](const TensorList& in) -> TensorList { return {long_conv(in[0], in[1], true)}; };
   auto centred = [](const TensorList& in) -> TensorList { return {long_conv(in[0], in[1], false)}; };
   auto direct = [](const TensorList& in) -> TensorList { return {detail::long_conv_direct(in[0], in[1], true)}; };
@@ -101,8 +97,8 @@ TEST_CASE("long_conv gradcheck and gradgradcheck", "[ops][long_conv]") {
   REQUIRE(gradgradcheck(causal, {x, k_causal}));
   REQUIRE(gradgradcheck(centred, {x, k_centred}));
   // K = L causal and K = 2L - 1 centred: the longest kernels.
-  REQUIRE(gradcheck(causal, {x, random_tensor({3, 6}, 14)}));
-  REQUIRE(gradcheck(centred, {x, random_tensor({3, 11}, 15)}));
+  REQUIRE(gradcheck(causal, {x, rand64({3, 6}, 14)}));
+  REQUIRE(gradcheck(centred, {x, rand64({3, 11}, 15)}));
 }
 
 TEST_CASE("long_conv rejects bad input", "[ops][long_conv]") {

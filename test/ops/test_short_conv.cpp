@@ -5,13 +5,9 @@
 
 using namespace ember;
 using ember::test::all_close;
+using ember::test::rand64;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype = DType::f64) {
-  Generator gen(seed);
-  return uniform(-1.0, 1.0, shape, gen, dtype).requires_grad_(true);
-}
 
 Tensor activate(const Tensor& z, const std::string& activation) {
   if (activation == "silu") return silu(z);
@@ -30,7 +26,7 @@ Tensor short_conv_composite(const Tensor& x, const Tensor& w, const Tensor& bias
 }
 
 TensorList grads_of(const Tensor& out, const TensorList& inputs, uint64_t seed) {
-  Tensor weight = random_tensor(out.sizes(), seed, out.dtype()).detach();
+  Tensor weight = rand64(out.sizes(), seed).detach();
   return autograd::grad({sum(mul(out, weight))}, inputs);
 }
 
@@ -66,9 +62,9 @@ TEST_CASE("short_conv fused kernels match the conv1d composite", "[ops][short_co
     for (const std::string& activation : kActivations) {
       INFO("case " << index << ", " << activation);
       const uint64_t seed = 200 + index * 10;
-      Tensor x = random_tensor({c.B, c.L, c.D}, seed);
-      Tensor w = random_tensor({c.D, c.K}, seed + 1);
-      Tensor bias = c.bias ? random_tensor({c.D}, seed + 2) : Tensor();
+      Tensor x = rand64({c.B, c.L, c.D}, seed);
+      Tensor w = rand64({c.D, c.K}, seed + 1);
+      Tensor bias = c.bias ? rand64({c.D}, seed + 2) : Tensor();
       Tensor fused = short_conv(x, w, bias, activation);
       Tensor reference = short_conv_composite(x, w, bias, activation);
       REQUIRE(all_close(fused, reference, 1e-10, 1e-12));
@@ -92,10 +88,20 @@ TEST_CASE("short_conv fused kernels match the conv1d composite", "[ops][short_co
   }
 }
 
+TEST_CASE("short_conv gradients are deterministic", "[ops][short_conv]") {
+  // Large enough for the threaded backward; the weight and bias sums are added in thread order.
+  Tensor x = rand64({2, 700, 64}, 21).detach().to(DType::f32).requires_grad_(true);
+  Tensor w = rand64({64, 4}, 22).detach().to(DType::f32).requires_grad_(true);
+  Tensor bias = rand64({64}, 23).detach().to(DType::f32).requires_grad_(true);
+  TensorList first = autograd::grad({sum(short_conv(x, w, bias, "gelu"))}, {x, w, bias});
+  TensorList second = autograd::grad({sum(short_conv(x, w, bias, "gelu"))}, {x, w, bias});
+  for (size_t i = 0; i < first.size(); ++i) REQUIRE(all_close(first[i], second[i], 0, 0));
+}
+
 TEST_CASE("short_conv gradcheck and gradgradcheck", "[ops][short_conv]") {
-  Tensor x = random_tensor({2, 5, 3}, 11);
-  Tensor w = random_tensor({3, 3}, 12);
-  Tensor bias = random_tensor({3}, 13);
+  Tensor x = rand64({2, 5, 3}, 11);
+  Tensor w = rand64({3, 3}, 12);
+  Tensor bias = rand64({3}, 13);
   for (const std::string& activation : kActivations) {
     INFO(activation);
     auto with_bias = [activation](const TensorList& in) -> TensorList {
@@ -109,7 +115,7 @@ TEST_CASE("short_conv gradcheck and gradgradcheck", "[ops][short_conv]") {
     if (activation != "relu") REQUIRE(gradgradcheck(with_bias, {x, w, bias}));  // relu'' is 0 a.e., kink at 0
   }
   // Non-contiguous input: a transposed view.
-  Tensor xt = random_tensor({2, 3, 5}, 14);
+  Tensor xt = rand64({2, 3, 5}, 14);
   auto transposed = [](const TensorList& in) -> TensorList {
     return {short_conv(in[0].transpose(1, 2), in[1], in[2], "silu")};
   };
