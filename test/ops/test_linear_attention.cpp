@@ -304,13 +304,17 @@ TEST_CASE("linear_attention gradgradcheck through the create_graph path", "[ops]
   }
 }
 
-TEST_CASE("linear_attention on non-contiguous inputs and empty sizes", "[ops][linear_attention]") {
+TEST_CASE("linear_attention on non-contiguous inputs, a huge chunk and empty sizes", "[ops][linear_attention]") {
   // q, k, v as (B, L, H, d) transposed views, the models' layout before the heads are split off.
   const Tensor q = random_tensor({2, 20, 3, 8}, 1).transpose(1, 2);
   const Tensor k = random_tensor({2, 20, 3, 8}, 2).transpose(1, 2);
   const Tensor v = random_tensor({2, 20, 3, 5}, 3).transpose(1, 2);
   LinearAttentionOptions options;
   options.chunk_size = 6;
+  REQUIRE(all_close(linear_attention(q, k, v, options), detail::linear_attention_reference(q, k, v, options), 1e-10,
+                    1e-10));
+  // A chunk far beyond L (and beyond the kernel's cap on the tile size) is one chunk.
+  options.chunk_size = int64_t{1} << 40;
   REQUIRE(all_close(linear_attention(q, k, v, options), detail::linear_attention_reference(q, k, v, options), 1e-10,
                     1e-10));
   const Tensor empty_q = zeros({1, 2, 0, 4}, TensorOptions(DType::f64));
