@@ -13,6 +13,7 @@
 // backward works at the sizes that need it.
 #include "ops/linear_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -39,6 +40,7 @@ namespace {
 
 constexpr const char* kOp = "linear_attention";
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr int64_t kMaxChunk = 1024;
 
 // ---- checks ----
 
@@ -175,7 +177,9 @@ cpu::LinearAttentionProblem problem_of(const Tensor& q, const Tensor& v, bool ca
   p.L = q.size(2);
   p.dk = q.size(3);
   p.dv = v.size(3);
-  p.chunk = std::min(chunk, std::max<int64_t>(p.L, 1));
+  // The chunk never exceeds L, nor kMaxChunk: each thread holds a few C × C tiles, and the result
+  // does not depend on C beyond rounding.
+  p.chunk = std::min({chunk, std::max<int64_t>(p.L, 1), kMaxChunk});
   p.causal = causal;
   return p;
 }

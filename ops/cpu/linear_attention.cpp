@@ -71,7 +71,7 @@ struct Scratch {
 // exponent is <= 0, so nothing overflows however small the gates; underflow to 0 is the right limit.
 template <class T>
 struct ChunkDecay {
-  bool decayed = false;  // false: no gates; the scales are 1 and the mask is the causal 0/1 mask
+  bool decayed = false;  // false: no gates; the scales are 1 and only the causal selection applies
   const T* mask = nullptr;         // (m × m, row stride C) when decayed
   const T* query_scale = nullptr;  // e^(b_i)
   const T* key_scale = nullptr;    // e^(b_last - b_j)

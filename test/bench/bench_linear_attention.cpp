@@ -24,12 +24,14 @@ void run_fwdbwd(benchmark::State& state, const LinearAttentionOptions& options, 
   state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The chunked algorithm's products with C = d = 64, each 2·64³ FLOPs per chunk: 4 in the forward
-// (Q Kᵀ, (·)V, Q S, Kᵀ V) and 8 in a backward that recomputes nothing (dO Vᵀ, three for dQ/dK/dV
-// inside the chunk, three for their inter-chunk parts, one for dS), over 16 heads × 64 chunks.
-constexpr double kCausalFlops = 12.0 * 2.0 * 64.0 * 64.0 * 64.0 * 16.0 * 64.0;
-// Non-causal: Kᵀ V and Q S forward, dS, dQ, dK, dV backward (recomputing S: one more), 2·L·d² each.
-constexpr double kFullFlops = 7.0 * 2.0 * 4096.0 * 64.0 * 64.0 * 16.0;
+// The chunked algorithm's products, counting none twice (recomputations excluded), per chunk of C
+// steps: 2 intra-chunk ones of 2·C²·d (Q Kᵀ, (·)V) and 2 on the state of 2·C·d² (Q S, Kᵀ V) in the
+// forward; 4 + 4 in the backward (dO Vᵀ and the intra-chunk dQ, dK, dV; their inter-chunk parts
+// and dS). Over L/C chunks and 16 heads: 12·L·d·(C + d)·16, with C the default chunk size.
+const double kCausalFlops =
+    12.0 * 4096.0 * 64.0 * (static_cast<double>(LinearAttentionOptions{}.chunk_size) + 64.0) * 16.0;
+// Non-causal: Kᵀ V and Q S forward, dS, dQ, dK, dV backward (the recomputed S not counted), 2·L·d² each.
+constexpr double kFullFlops = 6.0 * 2.0 * 4096.0 * 64.0 * 64.0 * 16.0;
 
 // The workload: causal, identity feature map, no normalizer.
 void linear_attn_causal_b4h4_L4096_d64_fwdbwd(benchmark::State& state) {

@@ -114,6 +114,25 @@ TEST_CASE("linear_attention forward matches hand-computed values", "[ops][linear
   REQUIRE(all_close(detail::linear_attention_recurrent(q, k, v, full), {39, 78}));
 }
 
+TEST_CASE("linear_attention gradients match PyTorch's on a gated example", "[ops][linear_attention]") {
+  // Printed by PyTorch 1.13 (float64) from its own recurrent loop: S = a[t] * S + outer(k[t], v[t]),
+  // o_t = S.t() @ q[t], then (o * w).sum().backward() (Ember's layout (1, 1, 3, 2)).
+  const Tensor q = test::f64({0.5, -1.0, 1.5, 0.25, -0.75, 2.0}, {1, 1, 3, 2});
+  const Tensor k = test::f64({1.0, 0.5, -0.5, 1.25, 0.75, -1.5}, {1, 1, 3, 2});
+  const Tensor v = test::f64({2.0, -1.0, 0.5, 1.0, -1.0, 3.0}, {1, 1, 3, 2});
+  const Tensor gates = test::f64({0.9, 0.6, 0.3}, {1, 1, 3});
+  const Tensor w = test::f64({1.0, -2.0, 0.5, 1.5, -1.0, 0.25}, {1, 1, 3, 2}, false);
+  LinearAttentionOptions options;
+  options.chunk_size = 2;  // the state crosses one chunk boundary
+  const Tensor out = linear_attention(q, k, v, options, gates);
+  REQUIRE(all_close(out, {0.0, 0.0, 1.73125, -1.4125, 4.08375, -9.87}, 1e-12, 1e-12));
+  const TensorList g = autograd::grad({sum(out * w)}, {q, k, v, gates});
+  REQUIRE(all_close(g[0], {4.0, 2.0, -1.175, 2.0375, 0.945, -2.92125}, 1e-12, 1e-12));
+  REQUIRE(all_close(g[1], {1.85375, -4.885, 2.68125, 0.2875, -1.3125, 3.5}, 1e-12, 1e-12));
+  REQUIRE(all_close(g[2], {0.4425, 1.47375, -1.08125, -0.440625, 3.5625, -0.890625}, 1e-12, 1e-12));
+  REQUIRE(all_close(g[3], {0.0, -0.98125, -1.05625}, 1e-12, 1e-12));
+}
+
 TEST_CASE("linear_attention: chunked, recurrent and reference agree on awkward sizes", "[ops][linear_attention]") {
   uint64_t seed = 100;
   // Lengths and head dims of the issue, chunks that divide L, do not, or exceed it.
@@ -285,13 +304,17 @@ TEST_CASE("linear_attention gradgradcheck through the create_graph path", "[ops]
   }
 }
 
-TEST_CASE("linear_attention on non-contiguous inputs and empty sizes", "[ops][linear_attention]") {
+TEST_CASE("linear_attention on non-contiguous inputs, a huge chunk and empty sizes", "[ops][linear_attention]") {
   // q, k, v as (B, L, H, d) transposed views, the models' layout before the heads are split off.
   const Tensor q = random_tensor({2, 20, 3, 8}, 1).transpose(1, 2);
   const Tensor k = random_tensor({2, 20, 3, 8}, 2).transpose(1, 2);
   const Tensor v = random_tensor({2, 20, 3, 5}, 3).transpose(1, 2);
   LinearAttentionOptions options;
   options.chunk_size = 6;
+  REQUIRE(all_close(linear_attention(q, k, v, options), detail::linear_attention_reference(q, k, v, options), 1e-10,
+                    1e-10));
+  // A chunk far beyond L (and beyond the kernel's cap on the tile size) is one chunk.
+  options.chunk_size = int64_t{1} << 40;
   REQUIRE(all_close(linear_attention(q, k, v, options), detail::linear_attention_reference(q, k, v, options), 1e-10,
                     1e-10));
   const Tensor empty_q = zeros({1, 2, 0, 4}, TensorOptions(DType::f64));
