@@ -38,6 +38,11 @@ namespace ember::cpu {
 
 namespace {
 
+int64_t tune(const char* name, int64_t fallback) {  // TEMPORARY
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : fallback;
+}
+
 constexpr int64_t kLanes = 16;      // channels transformed together
 constexpr int64_t kTile = 6;        // transformed tile side: 4 outputs + 3 taps - 1
 constexpr int64_t kOut = 4;         // output tile side
@@ -45,9 +50,12 @@ constexpr int64_t kPositions = 36;  // kTile * kTile: one GEMM each
 
 // ---------------------------------------------------------------- 1-D transforms
 // Each maps a column of n rows of kLanes floats (row i at in + i * is) to m rows (at out + o * os).
+// `in` and `out` never overlap; saying so (__restrict) lets the lanes vectorise even when the
+// strides are only known at run time (the tiles read from and written to the GEMM operands).
 
 // Bᵀ (6x6)
-inline void input_1d(const float* in, int64_t is, float* out, int64_t os) {
+inline void input_1d(const float* __restrict in, int64_t is, float* __restrict out, int64_t os) {
+#pragma omp simd
   for (int64_t l = 0; l < kLanes; ++l) {
     const float i0 = in[l], i1 = in[is + l], i2 = in[2 * is + l], i3 = in[3 * is + l], i4 = in[4 * is + l],
                 i5 = in[5 * is + l];
@@ -61,7 +69,8 @@ inline void input_1d(const float* in, int64_t is, float* out, int64_t os) {
 }
 
 // Aᵀ (4x6)
-inline void output_1d(const float* in, int64_t is, float* out, int64_t os) {
+inline void output_1d(const float* __restrict in, int64_t is, float* __restrict out, int64_t os) {
+#pragma omp simd
   for (int64_t l = 0; l < kLanes; ++l) {
     const float i0 = in[l], i1 = in[is + l], i2 = in[2 * is + l], i3 = in[3 * is + l], i4 = in[4 * is + l],
                 i5 = in[5 * is + l];
@@ -74,7 +83,8 @@ inline void output_1d(const float* in, int64_t is, float* out, int64_t os) {
 }
 
 // G (6x3)
-inline void kernel_1d(const float* in, int64_t is, float* out, int64_t os) {
+inline void kernel_1d(const float* __restrict in, int64_t is, float* __restrict out, int64_t os) {
+#pragma omp simd
   for (int64_t l = 0; l < kLanes; ++l) {
     const float i0 = in[l], i1 = in[is + l], i2 = in[2 * is + l];
     out[l] = i0 / 4;
@@ -87,7 +97,8 @@ inline void kernel_1d(const float* in, int64_t is, float* out, int64_t os) {
 }
 
 // A = (Aᵀ)ᵀ (6x4): the output gradient into the transformed domain
-inline void grad_output_1d(const float* in, int64_t is, float* out, int64_t os) {
+inline void grad_output_1d(const float* __restrict in, int64_t is, float* __restrict out, int64_t os) {
+#pragma omp simd
   for (int64_t l = 0; l < kLanes; ++l) {
     const float i0 = in[l], i1 = in[is + l], i2 = in[2 * is + l], i3 = in[3 * is + l];
     out[l] = i0;
@@ -100,7 +111,8 @@ inline void grad_output_1d(const float* in, int64_t is, float* out, int64_t os) 
 }
 
 // Gᵀ (3x6): the transformed weight gradient back to 3x3
-inline void kernel_grad_1d(const float* in, int64_t is, float* out, int64_t os) {
+inline void kernel_grad_1d(const float* __restrict in, int64_t is, float* __restrict out, int64_t os) {
+#pragma omp simd
   for (int64_t l = 0; l < kLanes; ++l) {
     const float i0 = in[l], i1 = in[is + l], i2 = in[2 * is + l], i3 = in[3 * is + l], i4 = in[4 * is + l],
                 i5 = in[5 * is + l];
@@ -110,7 +122,7 @@ inline void kernel_grad_1d(const float* in, int64_t is, float* out, int64_t os) 
   }
 }
 
-using Transform1d = void (*)(const float*, int64_t, float*, int64_t);
+using Transform1d = void (*)(const float* __restrict, int64_t, float* __restrict, int64_t);
 
 // out (m x m) = T in Tᵀ for an (n x n) tile whose elements are rows of kLanes floats: element
 // (i, j) of `in` at in + i * in_rs + j * in_cs, of `out` at out + i * out_rs + j * out_cs (so a
@@ -255,42 +267,46 @@ void transform_output_block(const float* M, const Problem& p, const float* bias,
 }
 
 // U (36, inner, outer): u[ξ][i][o] = (G g Gᵀ)[ξ] with g the 3x3 kernel that takes input channel i
-// to output channel o: w[o][i] for the forward (w: (outer, inner, 3, 3)), w[i][o] rotated by 180°
-// for the input gradient (w: (inner, outer, 3, 3)).
-void transform_weights(const float* w, int64_t inner, int64_t outer, bool flipped_transpose, float* U) {
+// to output channel o, stored at w + (i * outer + o) * 9 (w: (inner, outer, 3, 3)), rotated by
+// 180° when `flipped`. The 16 kernels of a block are contiguous in w, and consecutive blocks
+// write consecutive lanes of each of U's 36 planes.
+void transform_weights(const float* w, int64_t inner, int64_t outer, bool flipped, float* U) {
   alignas(64) float g[9 * kLanes] = {}, u[kPositions * kLanes];
-  auto one_block = [&](int64_t i, int64_t o0) {
-    const int64_t no = std::min(kLanes, outer - o0);
-    for (int64_t l = 0; l < no; ++l) {
-      const int64_t o = o0 + l;
-      const float* kernel = flipped_transpose ? w + (i * outer + o) * 9 : w + (o * inner + i) * 9;
-      for (int64_t tap = 0; tap < 9; ++tap) g[tap * kLanes + l] = kernel[flipped_transpose ? 8 - tap : tap];
+  for (int64_t i = 0; i < inner; ++i) {
+    for (int64_t o0 = 0; o0 < outer; o0 += kLanes) {
+      const int64_t no = std::min(kLanes, outer - o0);
+      const float* kernels = w + (i * outer + o0) * 9;
+      for (int64_t l = 0; l < no; ++l)
+        for (int64_t tap = 0; tap < 9; ++tap) g[tap * kLanes + l] = kernels[l * 9 + (flipped ? 8 - tap : tap)];
+      transform_dense<3, kTile, kernel_1d>(g, u);
+      scatter_positions(u, no, U + i * outer + o0, inner * outer);
     }
-    transform_dense<3, kTile, kernel_1d>(g, u);
-    scatter_positions(u, no, U + i * outer + o0, inner * outer);
-  };
-  // Read w in its memory order: the forward's 16 kernels of a block are w's rows o0 .. o0 + 15,
-  // walked along i; the input gradient's are contiguous.
-  if (flipped_transpose) {
-    for (int64_t i = 0; i < inner; ++i)
-      for (int64_t o0 = 0; o0 < outer; o0 += kLanes) one_block(i, o0);
-  } else {
-    for (int64_t o0 = 0; o0 < outer; o0 += kLanes)
-      for (int64_t i = 0; i < inner; ++i) one_block(i, o0);
   }
 }
 
-// dw (K, C, 3, 3) = Gᵀ dU G per (k, c), dU (36, C, K) followed by kLanes readable floats;
-// channels c in [begin, end).
-void transform_weight_grad(const float* dU, int64_t C, int64_t K, int64_t begin, int64_t end, float* dw) {
+// wt (C, K, 3, 3) = w (K, C, 3, 3) with the two channel dims swapped, in bands of kBand input
+// channels so that both the reads and the kBand write streams stay sequential.
+void swap_kernel_channels(const float* w, int64_t K, int64_t C, float* wt) {
+  constexpr int64_t kBand = 64;
+  for (int64_t c0 = 0; c0 < C; c0 += kBand) {
+    const int64_t c1 = std::min(C, c0 + kBand);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = c0; c < c1; ++c) std::copy(w + (k * C + c) * 9, w + (k * C + c) * 9 + 9, wt + (c * K + k) * 9);
+  }
+}
+
+// dwt (C, K, 3, 3) = Gᵀ dU G per (c, k), dU (36, C, K) followed by kLanes readable floats;
+// channels c in [begin, end). (Written channel-swapped so each block's 16 kernels are contiguous.)
+void transform_weight_grad(const float* dU, int64_t C, int64_t K, int64_t begin, int64_t end, float* dwt) {
   alignas(64) float o[9 * kLanes];
   for (int64_t c = begin; c < end; ++c) {
     for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
       // lanes past K read the next row of dU, or the kLanes floats past its end: computed, never stored
       const int64_t nk = std::min(kLanes, K - k0);
       transform_2d<kTile, 3, kernel_grad_1d>(dU + c * K + k0, kTile * C * K, C * K, o, 3 * kLanes, kLanes);
+      float* kernels = dwt + (c * K + k0) * 9;
       for (int64_t l = 0; l < nk; ++l)
-        for (int64_t tap = 0; tap < 9; ++tap) dw[((k0 + l) * C + c) * 9 + tap] = o[tap * kLanes + l];
+        for (int64_t tap = 0; tap < 9; ++tap) kernels[l * 9 + tap] = o[tap * kLanes + l];
     }
   }
 }
@@ -303,10 +319,6 @@ constexpr int64_t kBlockBytes = 1024 * 1024;
 constexpr int64_t kMinBlockTiles = 64;
 constexpr int64_t kMaxBlockTiles = 64;
 
-int64_t tune(const char* name, int64_t fallback) {  // TEMPORARY
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
 int64_t block_tiles(int64_t tiles, int64_t C, int64_t K, bool wgrad = false) {
   const int64_t fit = tune(wgrad ? "WG_BYTES" : "WF_BYTES", kBlockBytes) / (kPositions * (C + K) * static_cast<int64_t>(sizeof(float)));
   return std::min(tiles, std::clamp(fit, tune(wgrad ? "WG_MIN" : "WF_MIN", kMinBlockTiles), tune(wgrad ? "WG_MAX" : "WF_MAX", kMaxBlockTiles)));
@@ -386,14 +398,17 @@ bool winograd_applies(const Conv2dGeometry& g) {
   auto tiles_worth_it = [](int64_t h, int64_t w) {
     return 2 * h * w >= kOut * kOut * ((h + kOut - 1) / kOut) * ((w + kOut - 1) / kOut);
   };
+  const int64_t tiles = g.batch * ((p.out_h + 3) / 4) * ((p.out_w + 3) / 4);
+  if (tiles < tune("WINO_MIN_TILES", 0)) return false;
   return g.in_channels >= 16 && g.out_channels >= 16 && tiles_worth_it(p.out_h, p.out_w) &&
          tiles_worth_it(p.in_h, p.in_w);
 }
 
 void winograd_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dGeometry& g) {
   const Problem p = forward_problem(g);
-  PooledBuffer<float> U(kPositions * p.C * p.K);
-  transform_weights(w, p.C, p.K, /*flipped_transpose=*/false, U.data());
+  PooledBuffer<float> wt(p.C * p.K * 9), U(kPositions * p.C * p.K);
+  swap_kernel_channels(w, p.K, p.C, wt.data());  // kernel (c, k) at wt + (c * K + k) * 9
+  transform_weights(wt.data(), p.C, p.K, /*flipped=*/false, U.data());
   winograd_conv(y, x, U.data(), bias, p);
 }
 
@@ -403,7 +418,7 @@ void winograd_input_backward(float* dx, const float* dy, const float* w, const f
   const Problem f = forward_problem(g);
   const Problem p{f.N, f.K, f.C, f.OH, f.OW, f.H, f.W, 2 - f.pad_h, 2 - f.pad_w};
   PooledBuffer<float> U(kPositions * p.C * p.K);
-  transform_weights(w, p.C, p.K, /*flipped_transpose=*/true, U.data());
+  transform_weights(w, p.C, p.K, /*flipped=*/true, U.data());  // kernel (k, c) at w + (k * C + c) * 9
   winograd_conv(dx, dy, U.data(), bias, p);
 }
 
@@ -447,8 +462,10 @@ void winograd_weight_backward(float* dw, const float* x, const float* dy, const 
         const float* mine = s.partial.data();
         for (int64_t i = 0; i < u_size; ++i) total[i] += mine[i];
       });
+  PooledBuffer<float> dwt(p.C * p.K * 9);
   parallel_for(p.C, std::max<int64_t>(1, kParallelGrain / (kPositions * p.K)),
-               [&](int64_t begin, int64_t end) { transform_weight_grad(dU.data(), p.C, p.K, begin, end, dw); });
+               [&](int64_t begin, int64_t end) { transform_weight_grad(dU.data(), p.C, p.K, begin, end, dwt.data()); });
+  swap_kernel_channels(dwt.data(), p.C, p.K, dw);  // (C, K, 3, 3) -> (K, C, 3, 3)
 }
 
 }  // namespace ember::cpu
