@@ -13,8 +13,8 @@
 //   input grad     dx = conv(dy, w flipped and transposed, 2 - pad)   (stride 1: a full correlation)
 //   weight grad    y is bilinear in (U, V), so dU[ξ] (C, K) = Σ_tiles V[ξ]ᵀ · (A dy Aᵀ)[ξ], and
 //                  dw = Gᵀ dU G (the adjoint of U = G g Gᵀ).
-// Tiles are processed in blocks small enough that a block's V and M stay in L2 between the
-// transform, the 36 GEMMs and the inverse transform; blocks are spread over the threads.
+// Tiles are processed in blocks of 64 (Note [Winograd blocks]): transform, 36 GEMMs, inverse
+// transform, while the block's V and M are still in cache; blocks are spread over the threads.
 // Transforms run on 16 channels at a time (kLanes: one AVX-512 register of floats), so a tile
 // transform is a few dozen vector operations.
 // Accuracy: the transforms multiply by up to 8 (Aᵀ) and 5 (Bᵀ) and divide by 24 (G), so float32
@@ -23,7 +23,6 @@
 #include "ops/cpu/winograd.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 
 #ifdef _OPENMP
@@ -38,10 +37,6 @@ namespace ember::cpu {
 
 namespace {
 
-int64_t tune(const char* name, int64_t fallback) {  // TEMPORARY
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : fallback;
-}
 
 constexpr int64_t kLanes = 16;      // channels transformed together
 constexpr int64_t kTile = 6;        // transformed tile side: 4 outputs + 3 taps - 1
@@ -191,11 +186,13 @@ inline void scatter_positions(const float* v, int64_t count, float* dst, int64_t
 }
 
 // V (36, tb, C): v[ξ][t][c] = (Bᵀ d B)[ξ] for the 6x6 input window d of tile t0 + t, channel c
-// (zeros outside the image).
-void transform_input_block(const float* x, const Problem& p, int64_t t0, int64_t tb, float* V) {
+// (zeros outside the image); the block's tiles t in [first, last) (the block transformed in
+// pieces when its threads share it, Note [Winograd blocks]).
+void transform_input_block(const float* x, const Problem& p, int64_t t0, int64_t tb, float* V, int64_t first,
+                           int64_t last) {
   alignas(64) float d[kPositions * kLanes], v[kPositions * kLanes];
   const int64_t xi_stride = tb * p.C;
-  for (int64_t t = 0; t < tb; ++t) {
+  for (int64_t t = first; t < last; ++t) {
     const TilePos pos = tile_position(p, t0 + t);
     const int64_t ih0 = pos.oh - p.pad_h, iw0 = pos.ow - p.pad_w;
     const int64_t r_lo = std::max<int64_t>(0, -ih0), r_hi = std::min<int64_t>(kTile, p.H - ih0);
@@ -217,11 +214,12 @@ void transform_input_block(const float* x, const Problem& p, int64_t t0, int64_t
 }
 
 // Y (36, tb, K): the output gradient's tiles in the transformed domain, (A e Aᵀ)[ξ] for the 4x4
-// block e of dy at tile t0 + t (zeros where the tile sticks out of the output).
-void transform_grad_output_block(const float* dy, const Problem& p, int64_t t0, int64_t tb, float* Y) {
+// block e of dy at tile t0 + t (zeros where the tile sticks out of the output); t in [first, last).
+void transform_grad_output_block(const float* dy, const Problem& p, int64_t t0, int64_t tb, float* Y, int64_t first,
+                                 int64_t last) {
   alignas(64) float e[kOut * kOut * kLanes], v[kPositions * kLanes];
   const int64_t xi_stride = tb * p.K;
-  for (int64_t t = 0; t < tb; ++t) {
+  for (int64_t t = first; t < last; ++t) {
     const TilePos pos = tile_position(p, t0 + t);
     const int64_t rows = std::min(kOut, p.OH - pos.oh), cols = std::min(kOut, p.OW - pos.ow);
     for (int64_t k0 = 0; k0 < p.K; k0 += kLanes) {
@@ -239,12 +237,13 @@ void transform_grad_output_block(const float* dy, const Problem& p, int64_t t0, 
   }
 }
 
-// y tiles t0 .. t0 + tb = Aᵀ M A (+ bias per output channel), M (36, tb, K) followed by kLanes
-// readable floats.
-void transform_output_block(const float* M, const Problem& p, const float* bias, int64_t t0, int64_t tb, float* y) {
+// y at tiles t0 + t, t in [first, last), = Aᵀ M A (+ bias per output channel); M (36, tb, K)
+// followed by kLanes readable floats.
+void transform_output_block(const float* M, const Problem& p, const float* bias, int64_t t0, int64_t tb, float* y,
+                            int64_t first, int64_t last) {
   alignas(64) float o[kOut * kOut * kLanes], b[kLanes] = {};
   const int64_t xi_stride = tb * p.K, plane = p.OH * p.OW;
-  for (int64_t t = 0; t < tb; ++t) {
+  for (int64_t t = first; t < last; ++t) {
     const TilePos pos = tile_position(p, t0 + t);
     const int64_t rows = std::min(kOut, p.OH - pos.oh), cols = std::min(kOut, p.OW - pos.ow);
     for (int64_t k0 = 0; k0 < p.K; k0 += kLanes) {
@@ -270,9 +269,10 @@ void transform_output_block(const float* M, const Problem& p, const float* bias,
 // to output channel o, stored at w + (i * outer + o) * 9 (w: (inner, outer, 3, 3)), rotated by
 // 180° when `flipped`. The 16 kernels of a block are contiguous in w, and consecutive blocks
 // write consecutive lanes of each of U's 36 planes.
-void transform_weights(const float* w, int64_t inner, int64_t outer, bool flipped, float* U) {
+void transform_weights_range(const float* w, int64_t inner, int64_t outer, bool flipped, float* U, int64_t begin,
+                             int64_t end) {
   alignas(64) float g[9 * kLanes] = {}, u[kPositions * kLanes];
-  for (int64_t i = 0; i < inner; ++i) {
+  for (int64_t i = begin; i < end; ++i) {
     for (int64_t o0 = 0; o0 < outer; o0 += kLanes) {
       const int64_t no = std::min(kLanes, outer - o0);
       const float* kernels = w + (i * outer + o0) * 9;
@@ -284,15 +284,24 @@ void transform_weights(const float* w, int64_t inner, int64_t outer, bool flippe
   }
 }
 
+void transform_weights(const float* w, int64_t inner, int64_t outer, bool flipped, float* U) {
+  parallel_for(inner, std::max<int64_t>(1, kParallelGrain / (kPositions * outer)),
+               [&](int64_t begin, int64_t end) { transform_weights_range(w, inner, outer, flipped, U, begin, end); });
+}
+
 // wt (C, K, 3, 3) = w (K, C, 3, 3) with the two channel dims swapped, in bands of kBand input
 // channels so that both the reads and the kBand write streams stay sequential.
 void swap_kernel_channels(const float* w, int64_t K, int64_t C, float* wt) {
   constexpr int64_t kBand = 64;
-  for (int64_t c0 = 0; c0 < C; c0 += kBand) {
-    const int64_t c1 = std::min(C, c0 + kBand);
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t c = c0; c < c1; ++c) std::copy(w + (k * C + c) * 9, w + (k * C + c) * 9 + 9, wt + (c * K + k) * 9);
-  }
+  parallel_for((C + kBand - 1) / kBand, std::max<int64_t>(1, kParallelGrain / (9 * kBand * K)),
+               [&](int64_t first_band, int64_t end_band) {
+                 for (int64_t c0 = first_band * kBand; c0 < std::min(C, end_band * kBand); c0 += kBand) {
+                   const int64_t c1 = std::min(C, c0 + kBand);
+                   for (int64_t k = 0; k < K; ++k)
+                     for (int64_t c = c0; c < c1; ++c)
+                       std::copy(w + (k * C + c) * 9, w + (k * C + c) * 9 + 9, wt + (c * K + k) * 9);
+                 }
+               });
 }
 
 // dwt (C, K, 3, 3) = Gᵀ dU G per (c, k), dU (36, C, K) followed by kLanes readable floats;
@@ -312,17 +321,18 @@ void transform_weight_grad(const float* dU, int64_t C, int64_t K, int64_t begin,
 }
 
 // ---------------------------------------------------------------- blocks and threads
-// Note [Winograd blocks]: a block of tb tiles keeps V (36 x tb x C) and M (36 x tb x K) in L2
-// while its 36 GEMMs run; at least kMinBlockTiles tiles so the GEMMs stream U (36 x C x K, up to
-// 38 MB at 512 channels) for enough rows.
-constexpr int64_t kBlockBytes = 1024 * 1024;
-constexpr int64_t kMinBlockTiles = 64;
-constexpr int64_t kMaxBlockTiles = 64;
+// Note [Winograd blocks]: tiles are processed in blocks of kBlockTiles: the block's transformed
+// input V (36 x tb x C) and GEMM output M (36 x tb x K) are written, multiplied and read back
+// while they are still in cache (L2 for 64 channels, L3 beyond), and each GEMM runs over tb = 64
+// rows, enough to amortise streaming its U[ξ] (C x K; all of U is 38 MB at 512 channels). Smaller
+// blocks sized to fit L2 at 128-512 channels (16-32 tiles) measured 1.5-2x slower on layer3/4 of
+// ResNet-18: OpenBLAS then repacks U for too few rows. With at least two blocks the blocks are
+// spread over the threads (one V / M per thread); with a single block (ResNet's 4x4 layer4 at
+// batch 32 has 32 tiles) its threads share it: the transforms split its tiles, gemm() splits
+// each GEMM (Note [Split GEMM] in ops/cpu/matmul.cpp).
+constexpr int64_t kBlockTiles = 64;
 
-int64_t block_tiles(int64_t tiles, int64_t C, int64_t K, bool wgrad = false) {
-  const int64_t fit = tune(wgrad ? "WG_BYTES" : "WF_BYTES", kBlockBytes) / (kPositions * (C + K) * static_cast<int64_t>(sizeof(float)));
-  return std::min(tiles, std::clamp(fit, tune(wgrad ? "WG_MIN" : "WF_MIN", kMinBlockTiles), tune(wgrad ? "WG_MAX" : "WF_MAX", kMaxBlockTiles)));
-}
+int64_t block_tiles(int64_t tiles) { return std::min(tiles, kBlockTiles); }
 
 bool use_threads(int64_t blocks) {
 #ifdef _OPENMP
@@ -356,24 +366,35 @@ void for_each_block(int64_t count, MakeScratch&& make_scratch, Body&& body, Fini
   finish(scratch);
 }
 
+// The tiles [0, count) of a block: shared by the threads when the blocks run in sequence (too few
+// to go round), in one piece inside a thread's block (parallel_for runs serially there).
+template <class F>
+void over_tiles(int64_t count, F&& body) {
+  parallel_for(count, 1, body);
+}
+
 struct BlockBuffers {
   PooledBuffer<float> V, M;  // (36, tb, C) and (36, tb, K): inputs and outputs of the block's GEMMs
 };
 
 // y = conv(x, U) (+ bias) with U (36, C, K) from transform_weights.
 void winograd_conv(float* y, const float* x, const float* U, const float* bias, const Problem& p) {
-  const int64_t tiles = p.tiles(), tb = block_tiles(tiles, p.C, p.K), blocks = (tiles + tb - 1) / tb;
+  const int64_t tiles = p.tiles(), tb = block_tiles(tiles), blocks = (tiles + tb - 1) / tb;
   for_each_block(
       blocks, [&] { return BlockBuffers{PooledBuffer<float>(kPositions * tb * p.C), PooledBuffer<float>(kPositions * tb * p.K + kLanes)}; },
       [&](int64_t b, BlockBuffers& s) {
         const int64_t t0 = b * tb, count = std::min(tb, tiles - t0);
-        transform_input_block(x, p, t0, count, s.V.data());
+        over_tiles(count, [&](int64_t first, int64_t last) {
+          transform_input_block(x, p, t0, count, s.V.data(), first, last);
+        });
         for (int64_t xi = 0; xi < kPositions; ++xi) {
           // M[ξ] (count, K) = V[ξ] (count, C) · U[ξ] (C, K)
           gemm<float>(count, p.K, p.C, s.V.data() + xi * count * p.C, p.C, 1, U + xi * p.C * p.K, p.K, 1,
                       s.M.data() + xi * count * p.K, p.K, /*accumulate=*/false);
         }
-        transform_output_block(s.M.data(), p, bias, t0, count, y);
+        over_tiles(count, [&](int64_t first, int64_t last) {
+          transform_output_block(s.M.data(), p, bias, t0, count, y, first, last);
+        });
       },
       [](BlockBuffers&) {});
 }
@@ -387,7 +408,6 @@ Problem forward_problem(const Conv2dGeometry& g) {
 
 bool winograd_applies(const Conv2dGeometry& g) {
   const PatchGeometry& p = g.patch;
-  if (std::getenv("NO_WINOGRAD")) return false;  // TEMPORARY
   if (g.groups != 1 || p.kernel_h != 3 || p.kernel_w != 3 || p.stride_h != 1 || p.stride_w != 1 ||
       p.dilation_h != 1 || p.dilation_w != 1 || p.pad_h < 0 || p.pad_h > 2 || p.pad_w < 0 || p.pad_w > 2 ||
       p.out_h != p.in_h + 2 * p.pad_h - 2 || p.out_w != p.in_w + 2 * p.pad_w - 2) {
@@ -398,8 +418,6 @@ bool winograd_applies(const Conv2dGeometry& g) {
   auto tiles_worth_it = [](int64_t h, int64_t w) {
     return 2 * h * w >= kOut * kOut * ((h + kOut - 1) / kOut) * ((w + kOut - 1) / kOut);
   };
-  const int64_t tiles = g.batch * ((p.out_h + 3) / 4) * ((p.out_w + 3) / 4);
-  if (tiles < tune("WINO_MIN_TILES", 0)) return false;
   return g.in_channels >= 16 && g.out_channels >= 16 && tiles_worth_it(p.out_h, p.out_w) &&
          tiles_worth_it(p.in_h, p.in_w);
 }
@@ -425,7 +443,7 @@ void winograd_input_backward(float* dx, const float* dy, const float* w, const f
 void winograd_weight_backward(float* dw, const float* x, const float* dy, const Conv2dGeometry& g) {
   // dU[ξ] (C, K) = Σ_blocks V[ξ]ᵀ (C, tb) · Y[ξ] (tb, K), then dw = Gᵀ dU G
   const Problem p = forward_problem(g);
-  const int64_t tiles = p.tiles(), tb = block_tiles(tiles, p.C, p.K, true), blocks = (tiles + tb - 1) / tb;
+  const int64_t tiles = p.tiles(), tb = block_tiles(tiles), blocks = (tiles + tb - 1) / tb;
   const int64_t u_size = kPositions * p.C * p.K;
   PooledBuffer<float> dU(u_size + kLanes);  // + the lanes transform_weight_grad reads past K
   const bool threaded = use_threads(blocks);
@@ -446,8 +464,10 @@ void winograd_weight_backward(float* dw, const float* x, const float* dy, const 
       [&](int64_t b, Scratch& s) {
         const int64_t t0 = b * tb, count = std::min(tb, tiles - t0);
         float* target = threaded ? s.partial.data() : dU.data();
-        transform_input_block(x, p, t0, count, s.V.data());
-        transform_grad_output_block(dy, p, t0, count, s.Y.data());
+        over_tiles(count, [&](int64_t first, int64_t last) {
+          transform_input_block(x, p, t0, count, s.V.data(), first, last);
+          transform_grad_output_block(dy, p, t0, count, s.Y.data(), first, last);
+        });
         for (int64_t xi = 0; xi < kPositions; ++xi) {
           // dU[ξ] (C, K) (+)= V[ξ]ᵀ (C, count) · Y[ξ] (count, K)
           gemm<float>(p.C, p.K, count, s.V.data() + xi * count * p.C, 1, p.C, s.Y.data() + xi * count * p.K, p.K, 1,
