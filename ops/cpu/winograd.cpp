@@ -299,7 +299,7 @@ void swap_kernel_channels(const float* w, int64_t K, int64_t C, float* wt) {
                    const int64_t c1 = std::min(C, c0 + kBand);
                    for (int64_t k = 0; k < K; ++k)
                      for (int64_t c = c0; c < c1; ++c)
-                       std::copy(w + (k * C + c) * 9, w + (k * C + c) * 9 + 9, wt + (c * K + k) * 9);
+                       for (int64_t tap = 0; tap < 9; ++tap) wt[(c * K + k) * 9 + tap] = w[(k * C + c) * 9 + tap];
                  }
                });
 }
