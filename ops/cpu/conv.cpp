@@ -4,6 +4,8 @@
 // Depthwise convolutions (one filter per channel, the large dilated kernels of the papers) use
 // direct kernels, where im2col + a (1 x kh*kw) GEMM per channel would be mostly copying: stencils
 // on zero-padded planes for unit strides (Note [Padded depthwise planes]), row loops otherwise.
+// Float32 3x3 stride-1 convolutions (most of a ResNet) go to Winograd F(4x4, 3x3) instead
+// (ops/cpu/winograd.cpp) when winograd_applies(); float64 always stays here (exact references).
 // Twins: ops/cpu/conv.h, ops/conv.cpp (API + backward), ops/cpu/fold.cpp (im2col / col2im).
 #include "ops/cpu/conv.h"
 
