@@ -328,8 +328,8 @@ void transform_weight_grad(const float* dU, int64_t C, int64_t K, int64_t begin,
 // blocks sized to fit L2 at 128-512 channels (16-32 tiles) measured 1.5-2x slower on layer3/4 of
 // ResNet-18: OpenBLAS then repacks U for too few rows. With at least two blocks the blocks are
 // spread over the threads (one V / M per thread); with a single block (ResNet's 4x4 layer4 at
-// batch 32 has 32 tiles) its threads share it: the transforms split its tiles, gemm() splits
-// each GEMM (Note [Split GEMM] in ops/cpu/matmul.cpp).
+// batch 32 has 32 tiles) its threads share it: the transforms split its tiles and the 36 GEMMs
+// are dealt out by position, one parallel region each.
 constexpr int64_t kBlockTiles = 64;
 
 int64_t block_tiles(int64_t tiles) { return std::min(tiles, kBlockTiles); }
@@ -373,6 +373,16 @@ void over_tiles(int64_t count, F&& body) {
   parallel_for(count, 1, body);
 }
 
+// The 36 GEMMs of a block: when its threads share it, each thread runs a share of the positions
+// with single-threaded BLAS (one parallel region, where splitting each GEMM would take 36).
+template <class F>
+void over_positions(F&& gemm_at) {
+  parallel_for(kPositions, 1, [&](int64_t begin, int64_t end) {
+    SingleThreadedBlas single_threaded;
+    for (int64_t xi = begin; xi < end; ++xi) gemm_at(xi);
+  });
+}
+
 struct BlockBuffers {
   PooledBuffer<float> V, M;  // (36, tb, C) and (36, tb, K): inputs and outputs of the block's GEMMs
 };
@@ -387,11 +397,11 @@ void winograd_conv(float* y, const float* x, const float* U, const float* bias, 
         over_tiles(count, [&](int64_t first, int64_t last) {
           transform_input_block(x, p, t0, count, s.V.data(), first, last);
         });
-        for (int64_t xi = 0; xi < kPositions; ++xi) {
+        over_positions([&](int64_t xi) {
           // M[ξ] (count, K) = V[ξ] (count, C) · U[ξ] (C, K)
           gemm<float>(count, p.K, p.C, s.V.data() + xi * count * p.C, p.C, 1, U + xi * p.C * p.K, p.K, 1,
                       s.M.data() + xi * count * p.K, p.K, /*accumulate=*/false);
-        }
+        });
         over_tiles(count, [&](int64_t first, int64_t last) {
           transform_output_block(s.M.data(), p, bias, t0, count, y, first, last);
         });
@@ -468,11 +478,11 @@ void winograd_weight_backward(float* dw, const float* x, const float* dy, const 
           transform_input_block(x, p, t0, count, s.V.data(), first, last);
           transform_grad_output_block(dy, p, t0, count, s.Y.data(), first, last);
         });
-        for (int64_t xi = 0; xi < kPositions; ++xi) {
+        over_positions([&](int64_t xi) {
           // dU[ξ] (C, K) (+)= V[ξ]ᵀ (C, count) · Y[ξ] (count, K)
           gemm<float>(p.C, p.K, count, s.V.data() + xi * count * p.C, 1, p.C, s.Y.data() + xi * count * p.K, p.K, 1,
                       target + xi * p.C * p.K, p.K, /*accumulate=*/!s.empty);
-        }
+        });
         s.empty = false;
       },
       [&](Scratch& s) {
