@@ -4,12 +4,15 @@
 // Depthwise convolutions (one filter per channel, the large dilated kernels of the papers) use
 // direct kernels, where im2col + a (1 x kh*kw) GEMM per channel would be mostly copying: stencils
 // on zero-padded planes for unit strides (Note [Padded depthwise planes]), row loops otherwise.
+// Float32 3x3 stride-1 convolutions (most of a ResNet) go to Winograd F(4x4, 3x3) instead
+// (ops/cpu/winograd.cpp) when winograd_applies(); float64 always stays here (exact references).
 // Twins: ops/cpu/conv.h, ops/conv.cpp (API + backward), ops/cpu/fold.cpp (im2col / col2im).
 #include "ops/cpu/conv.h"
 
 #include <algorithm>
 #include <mutex>
 #include <numeric>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "engine/parallel.h"
 #include "ops/cpu/matmul.h"
 #include "ops/cpu/pooled_buffer.h"
+#include "ops/cpu/winograd.h"
 
 namespace ember::cpu {
 
@@ -519,6 +523,9 @@ void padded_depthwise_weight_backward(T* dw, const T* x, const T* dy, const Conv
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dGeometry& g) {
   dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
     const T* b = static_cast<const T*>(optional_data(bias));
+    if constexpr (std::is_same_v<T, float>) {
+      if (winograd_applies(g)) return winograd_forward(y.data_ptr<T>(), x.data_ptr<T>(), w.data_ptr<T>(), b, g);
+    }
     if (g.is_depthwise() && g.patch.stride_h == 1 && g.patch.stride_w == 1) {
       padded_depthwise_forward(y.data_ptr<T>(), x.data_ptr<T>(), w.data_ptr<T>(), b, g);
     } else if (g.is_depthwise()) {
@@ -533,6 +540,9 @@ void conv2d_input_backward(const Tensor& dx, const Tensor& dy, const Tensor& w, 
                            const Conv2dGeometry& g) {
   dispatch_floating(dy.dtype(), "conv_transpose2d", [&]<class T>() {
     const T* b = static_cast<const T*>(optional_data(bias));
+    if constexpr (std::is_same_v<T, float>) {
+      if (winograd_applies(g)) return winograd_input_backward(dx.data_ptr<T>(), dy.data_ptr<T>(), w.data_ptr<T>(), b, g);
+    }
     if (g.is_depthwise() && g.patch.stride_h == 1 && g.patch.stride_w == 1) {
       padded_depthwise_input_backward(dx.data_ptr<T>(), dy.data_ptr<T>(), w.data_ptr<T>(), b, g);
     } else if (g.is_depthwise()) {
@@ -545,6 +555,9 @@ void conv2d_input_backward(const Tensor& dx, const Tensor& dy, const Tensor& w, 
 
 void conv2d_weight_backward(const Tensor& dw, const Tensor& x, const Tensor& dy, const Conv2dGeometry& g) {
   dispatch_floating(x.dtype(), "conv2d_weight_backward", [&]<class T>() {
+    if constexpr (std::is_same_v<T, float>) {
+      if (winograd_applies(g)) return winograd_weight_backward(dw.data_ptr<T>(), x.data_ptr<T>(), dy.data_ptr<T>(), g);
+    }
     if (g.is_depthwise() && g.patch.stride_h == 1 && g.patch.stride_w == 1) {
       padded_depthwise_weight_backward(dw.data_ptr<T>(), x.data_ptr<T>(), dy.data_ptr<T>(), g);
     } else if (g.is_depthwise()) {

@@ -1,5 +1,6 @@
-// CPU convolution kernels: im2col + GEMM per (image, group, row band), parallel over images, and direct
-// kernels for depthwise convolutions. Twins: ops/cpu/conv.cpp, ops/conv.cpp (API + backward).
+// CPU convolution kernels: im2col + GEMM per (image, group, row band), parallel over images, direct
+// kernels for depthwise convolutions, Winograd for float32 3x3 stride-1 ones (ops/cpu/winograd.h).
+// Twins: ops/cpu/conv.cpp, ops/conv.cpp (API + backward).
 #pragma once
 #include "engine/tensor.h"
 #include "ops/cpu/fold.h"
