@@ -2,7 +2,10 @@
 // See models/vqdna/tokenizer.h; tests: test/models/test_vqdna.cpp.
 #include "models/vqdna/tokenizer.h"
 
+#include <algorithm>
 #include <cctype>
+
+#include <fmt/ranges.h>
 
 #include "autograd/grad_mode.h"
 #include "engine/error.h"
@@ -59,6 +62,146 @@ Tensor ConvNeXtBlock1d::forward(const Tensor& x) {
   out = (*mlp)((*norm)(out));
   if (layer_scale) out = (*layer_scale)(out);
   return x + (*drop_path)(out);
+}
+
+// ---- tokenizer ----
+
+namespace {
+std::shared_ptr<nn::ModuleList> make_blocks(const TokenizerConfig& cfg, int64_t depth) {
+  auto blocks = std::make_shared<nn::ModuleList>();
+  for (double rate : drop_path_rates(depth, cfg.drop_path_rate))
+    blocks->push_back(std::make_shared<ConvNeXtBlock1d>(cfg.dim, cfg.kernel_size, cfg.mlp_ratio, rate,
+                                                        cfg.layer_scale_init_value));
+  return blocks;
+}
+}  // namespace
+
+DnaTokenizer::DnaTokenizer(const TokenizerConfig& cfg) : Module("DnaTokenizer"), config(cfg) {
+  EMBER_CHECK(cfg.quantizer == "vq" || cfg.quantizer == "hrq", "DnaTokenizer: quantizer must be \"vq\" or \"hrq\", got \"{}\"",
+              cfg.quantizer);
+  EMBER_CHECK(cfg.dim > 0 && cfg.encoder_depth > 0 && cfg.decoder_depth >= 0 && cfg.codebook_size > 1 &&
+                  cfg.stem_kernel > 0 && cfg.stem_kernel % 2 == 1,
+              "DnaTokenizer: dim ({}), encoder_depth ({}) and codebook_size-1 ({}) must be positive, decoder_depth ({}) "
+              ">= 0 and stem_kernel ({}) odd",
+              cfg.dim, cfg.encoder_depth, cfg.codebook_size - 1, cfg.decoder_depth, cfg.stem_kernel);
+  if (cfg.quantizer == "hrq") {
+    EMBER_CHECK(!cfg.hrq_taps.empty(), "DnaTokenizer: hrq needs at least one tap");
+    for (size_t i = 0; i < cfg.hrq_taps.size(); ++i)
+      EMBER_CHECK(cfg.hrq_taps[i] >= 1 && cfg.hrq_taps[i] <= cfg.encoder_depth &&
+                      (i == 0 || cfg.hrq_taps[i] > cfg.hrq_taps[i - 1]) && cfg.hrq_taps.back() == cfg.encoder_depth,
+                  "DnaTokenizer: hrq_taps must rise within [1, encoder_depth {}] and end at the last block, got {}",
+                  cfg.encoder_depth, cfg.hrq_taps);
+  }
+  stem = register_module("stem", std::make_shared<nn::Conv1d>(kNumBases, cfg.dim, cfg.stem_kernel,
+                                                              nn::Conv1dOptions{.padding = cfg.stem_kernel / 2}));
+  stem_norm = register_module("stem_norm", std::make_shared<nn::LayerNorm>(Shape{cfg.dim}, 1e-6));
+  encoder = register_module("encoder", make_blocks(cfg, cfg.encoder_depth));
+  nn::VectorQuantizerOptions vq_options;  // the codebook learns by EMA, as VQDNA's (papers.md §4.1)
+  vq_options.num_codes = cfg.codebook_size;
+  vq_options.dim = cfg.dim;
+  vq_options.commitment = cfg.commitment_beta;
+  vq_options.ema = true;
+  vq_options.decay = cfg.ema_decay;
+  vq_options.dead_code_steps = cfg.dead_code_steps;
+  vq_options.seed = cfg.seed;
+  if (cfg.quantizer == "vq") {
+    vq = register_module("vq", std::make_shared<nn::VectorQuantizer>(vq_options));
+  } else {
+    nn::HierarchicalResidualQuantizerOptions hrq_options;
+    hrq_options.dim = cfg.dim;
+    hrq_options.level = vq_options;
+    hrq_options.num_codes.clear();
+    for (size_t level = 0; level < cfg.hrq_taps.size(); ++level)  // K · 2ⁿ (papers.md §4.1)
+      hrq_options.num_codes.push_back(cfg.codebook_size << level);
+    hrq = register_module("hrq", std::make_shared<nn::HierarchicalResidualQuantizer>(hrq_options));
+  }
+  decoder = register_module("decoder", make_blocks(cfg, cfg.decoder_depth));
+  head_norm = register_module("head_norm", std::make_shared<nn::LayerNorm>(Shape{cfg.dim}, 1e-6));
+  head = register_module("head", std::make_shared<nn::Linear>(cfg.dim, kNumBases));
+
+  // ConvNeXt's init: trunc_normal(.02) weights, zero biases, for the Linear layers and the convs.
+  init_trunc_normal(*this, 0.02);
+  apply([](nn::Module& module) {
+    if (auto* conv = dynamic_cast<nn::Conv1d*>(&module)) {
+      nn::init::trunc_normal_(conv->weight, 0.0, 0.02);
+      if (conv->bias.defined()) nn::init::zeros_(conv->bias);
+    }
+  });
+}
+
+DnaTokenizer::Encoded DnaTokenizer::encode_and_quantize(const Tensor& bases) {
+  EMBER_CHECK(bases.defined() && bases.dim() == 2 && bases.dtype() == DType::i64,
+              "DnaTokenizer: expected bases (B, L) int64, got {}",
+              bases.defined() ? bases.describe() : std::string("an undefined tensor"));
+  EMBER_CHECK(bases.numel() > 0 && min(bases).item<int64_t>() >= 0 && max(bases).item<int64_t>() < kNumBases,
+              "DnaTokenizer: base ids must lie in [0, {}) (A C G T N), got {}", kNumBases, bases.describe());
+  // bases (B, L) -> one-hot (B, 5, L) -> stem (B, D, L) -> tokens (B, L, D)
+  Tensor one_hot_bases = one_hot(bases, kNumBases).to(DType::f32).transpose(1, 2);
+  Tensor x = gelu((*stem_norm)((*stem)(one_hot_bases).transpose(1, 2)));
+  std::vector<Tensor> taps;  // the encoder outputs the quantizer reads
+  for (size_t i = 0; i < encoder->size(); ++i) {
+    x = (*(*encoder)[i])(x);
+    const auto block = static_cast<int64_t>(i) + 1;
+    const bool tapped = config.quantizer == "hrq"
+                            ? std::find(config.hrq_taps.begin(), config.hrq_taps.end(), block) != config.hrq_taps.end()
+                            : block == config.encoder_depth;
+    if (tapped) taps.push_back(x);
+  }
+  Encoded out;
+  if (vq) {
+    nn::VQResult result = vq->quantize(taps.front());
+    out.quantized = result.quantized;
+    out.codes = result.indices.unsqueeze(-1);
+    out.commitment_loss = result.loss;
+    out.usage = {result.usage};
+    out.perplexity = {result.perplexity};
+  } else {
+    nn::HRQResult result = hrq->quantize(taps);
+    out.quantized = result.quantized;
+    out.codes = stack(result.indices, -1);
+    out.commitment_loss = result.loss;
+    out.usage = result.usage;
+    out.perplexity = result.perplexity;
+  }
+  return out;
+}
+
+std::vector<Tensor> DnaTokenizer::codebooks() const {
+  if (vq) return {vq->embedding};
+  std::vector<Tensor> out;
+  for (const auto& level : hrq->levels) out.push_back(level->embedding);
+  return out;
+}
+
+std::vector<int64_t> DnaTokenizer::codebook_sizes() const {
+  std::vector<int64_t> sizes;
+  for (const Tensor& codebook : codebooks()) sizes.push_back(codebook.size(0));
+  return sizes;
+}
+
+TokenizerOutput DnaTokenizer::run(const Tensor& bases) {
+  Encoded encoded = encode_and_quantize(bases);
+  Tensor x = encoded.quantized;  // (B, L, D)
+  for (size_t i = 0; i < decoder->size(); ++i) x = (*(*decoder)[i])(x);
+  TokenizerOutput out;
+  out.logits = (*head)((*head_norm)(x));  // (B, L, 5)
+  out.codes = encoded.codes;
+  out.quantized = encoded.quantized;
+  out.commitment_loss = encoded.commitment_loss;
+  out.usage = encoded.usage;
+  out.perplexity = encoded.perplexity;
+  out.reconstruction_loss = cross_entropy(out.logits.reshape({-1, kNumBases}), bases.reshape({-1}));
+  out.loss = out.reconstruction_loss + out.commitment_loss;  // β is inside the quantizer's loss
+  return out;
+}
+
+Tensor DnaTokenizer::encode(const Tensor& bases) {
+  NoGradGuard no_grad;
+  const bool was_training = is_training();
+  eval();
+  Tensor codes = encode_and_quantize(bases).codes;
+  train(was_training);
+  return codes;
 }
 
 double reconstruction_accuracy(const Tensor& logits, const Tensor& bases) {

@@ -19,6 +19,7 @@
 #include "models/nn/dropout.h"
 #include "models/nn/linear.h"
 #include "models/nn/norm.h"
+#include "models/nn/vq.h"
 
 namespace ember::models::vqdna {
 
@@ -41,6 +42,8 @@ struct TokenizerConfig {
   std::vector<int64_t> hrq_taps = {3, 6};  // HRQ: encoder blocks (1-based) whose outputs are quantized
   double commitment_beta = 0.5;  // paper: β 0.5
   double ema_decay = 0.99;       // codebook EMA (not given by the paper)
+  int64_t dead_code_steps = 0;   // > 0: restart a code unused for this many steps (not in the paper)
+  uint64_t seed = 0;             // the restart draws
 };
 
 // ConvNeXt-1D block on channels-last tokens: x + drop_path(gamma · Mlp(LN(dwconv(x)))).
@@ -54,6 +57,47 @@ class ConvNeXtBlock1d : public nn::Module {
   std::shared_ptr<nn::Mlp> mlp;
   std::shared_ptr<nn::LayerScale> layer_scale;  // null without layer scale
   std::shared_ptr<nn::DropPath> drop_path;
+};
+
+struct TokenizerOutput {
+  Tensor logits;                 // (B, L, kNumBases)
+  Tensor codes;                  // (B, L, levels) int64: the code of each level (levels = 1 for VQ)
+  Tensor quantized;              // (B, L, D): what the decoder reads (the levels' average for HRQ)
+  Tensor reconstruction_loss;    // 0-d: cross-entropy of logits vs bases
+  Tensor commitment_loss;        // 0-d: β · Σ_levels mean ||H - sg(e(M))||² (the quantizers' loss)
+  Tensor loss;                   // reconstruction + commitment
+  std::vector<double> usage;       // per level: fraction of codes used in this batch
+  std::vector<double> perplexity;  // per level: exp(entropy) of this batch's codes
+};
+
+class DnaTokenizer : public nn::Module {
+ public:
+  explicit DnaTokenizer(const TokenizerConfig& config);
+  // bases: (B, L) int64 in [0, kNumBases). Training mode also updates the codebooks (EMA).
+  TokenizerOutput run(const Tensor& bases);
+  Tensor forward(const Tensor& bases) override { return run(bases).logits; }
+  // The codes alone (no decoder), in eval mode and without gradients: (B, L, levels) int64.
+  Tensor encode(const Tensor& bases);
+  // Each level's codebook (K_n, D), as BERT's frozen input embeddings read them.
+  std::vector<Tensor> codebooks() const;
+  std::vector<int64_t> codebook_sizes() const;
+  int64_t levels() const { return static_cast<int64_t>(config.quantizer == "hrq" ? config.hrq_taps.size() : 1); }
+
+  TokenizerConfig config;
+  std::shared_ptr<nn::Conv1d> stem;
+  std::shared_ptr<nn::LayerNorm> stem_norm;
+  std::shared_ptr<nn::ModuleList> encoder, decoder;
+  std::shared_ptr<nn::VectorQuantizer> vq;                    // "vq"
+  std::shared_ptr<nn::HierarchicalResidualQuantizer> hrq;     // "hrq"
+  std::shared_ptr<nn::LayerNorm> head_norm;
+  std::shared_ptr<nn::Linear> head;
+
+ private:
+  struct Encoded {
+    Tensor quantized, codes, commitment_loss;
+    std::vector<double> usage, perplexity;
+  };
+  Encoded encode_and_quantize(const Tensor& bases);
 };
 
 // Reconstruction accuracy (fraction of bases whose argmax logit is the base): logits (B, L, 5), bases (B, L).
