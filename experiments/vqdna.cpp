@@ -125,12 +125,15 @@ struct TaskData {
   std::string primary_metric = "mcc";
 };
 
-// A genome_* task's split as (N, L) base ids and (N) labels; PAD (and MASK) read as N.
+// A genome_* task's split as (N, L) base ids and (N) labels; PAD (and MASK) read as N. A limit
+// takes evenly spaced examples (the splits list their classes one after another, so a prefix
+// could hold one class only).
 GenomeSplit gather_split(const data::DatasetPtr& dataset, int64_t limit) {
-  const int64_t n = limit > 0 ? std::min(limit, dataset->size()) : dataset->size();
+  const int64_t available = dataset->size();
+  const int64_t n = limit > 0 ? std::min(limit, available) : available;
   EMBER_CHECK(n > 0, "vqdna: the split has no examples");
-  std::vector<int64_t> indices(static_cast<size_t>(n));
-  std::iota(indices.begin(), indices.end(), 0);
+  std::vector<int64_t> indices;
+  for (int64_t i = 0; i < n; ++i) indices.push_back(i * available / n);
   const data::Batch batch = dataset->get_batch(indices);
   GenomeSplit split;
   Tensor bases = batch.input.to(DType::i64);
