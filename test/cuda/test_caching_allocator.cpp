@@ -224,10 +224,12 @@ TEST_CASE("caching allocator: out of memory releases the cache and retries", "[c
 
 TEST_CASE("caching allocator: out of memory after the retry reports the byte counts", "[cuda][allocator]") {
   Fixture f(24 * MiB);
-  void* held = f.allocator->allocate(3 * MiB);  // 20 MiB reserved
+  // 3 MiB held on stream 1 pins its 20 MiB segment (17 MiB of it cached, but for stream 1 only).
+  void* held = f.allocator->allocate(3 * MiB, 1);
   std::string message;
   try {
-    f.allocator->allocate(12 * MiB);  // a 12 MiB segment: 32 MiB > 24 MiB even with the cache released
+    // Stream 2 needs a 12 MiB segment: 32 MiB > 24 MiB, and the cache has no whole free segment.
+    f.allocator->allocate(12 * MiB, 2);
   } catch (const Error& e) {
     message = e.what();
   }
@@ -243,11 +245,12 @@ TEST_CASE("caching allocator: out of memory after the retry reports the byte cou
   CHECK(s.num_cache_flushes == 1);
   CHECK(f.backend->failed_mallocs == 2);  // first try and the retry
   f.allocator->check_invariants();
-  // Still usable: freeing makes room.
+  // Still usable: once the 3 MiB block is freed its segment is whole, and the retry releases it.
   f.allocator->deallocate(held);
-  f.allocator->empty_cache();
-  void* big = f.allocator->allocate(12 * MiB);
+  void* big = f.allocator->allocate(12 * MiB, 2);
   CHECK(big != nullptr);
+  CHECK(f.allocator->memory_stats().num_cache_flushes == 2);
+  CHECK(f.backend->used == 12 * MiB);
   f.allocator->deallocate(big);
 }
 

@@ -75,7 +75,7 @@ TEST_CASE("cuda runtime: a failing checked call names the call, the error and fi
   INFO(message);
   CHECK(message.find("cuda: cudaSetDevice(1 << 20) failed: ") != std::string::npos);
   CHECK(message.find("(cudaError") != std::string::npos);  // the error's name, e.g. cudaErrorInvalidDevice
-  CHECK(message.find("test/cuda/test_cuda_runtime.cpp:" + std::to_string(line) + "]") != std::string::npos);
+  CHECK(message.find("test_cuda_runtime.cpp:" + std::to_string(line) + "]") != std::string::npos);
 }
 #endif
 
