@@ -13,15 +13,17 @@
 //   cells/<backbone>_<optimizer>_s<seed>/   each cell's run folder (metrics, checkpoints)
 // A NaN/inf loss marks its cell "diverged" and the grid goes on.
 //
-//   build/experiments/bocb --preset quick                 # ~20 min on 2 cores, real Fashion-MNIST
+//   build/experiments/bocb --preset quick                 # ~28 CPU-minutes (~15 min on 2 cores), Fashion-MNIST
 //   build/experiments/bocb --preset paper --data-dir DIR  # CIFAR-100, every optimizer, 200 epochs
 //   build/experiments/bocb --backbones resnet8:width=8,mlp --optimizers sgd,adamw --seeds 2 --epochs 3
 //
-// A backbone is `name[:width=W][:depth=D]` (models/zoo.h names; depth = ViT blocks / MLP layers).
+// A backbone is `name[:width=W][:depth=D][:patch=P]` (models/zoo.h names; depth = ViT blocks / MLP
+// layers; patch = ViT patch / ConvNeXt stem patch).
 // Twins: experiments/sema.cpp, experiments/bocb_table.{h,cpp}. Tests: test/trainer/test_bocb.cpp.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,7 +83,7 @@ struct Options {
 struct Backbone {
   std::string label;  // as given: "resnet8:width=8"
   std::string model;
-  int64_t width = -1, depth = -1;
+  int64_t width = -1, depth = -1, patch = -1;
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -103,10 +105,10 @@ Backbone parse_backbone(const std::string& spec) {
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
     const std::string key = parts[i].substr(0, eq);
-    EMBER_CHECK(eq != std::string::npos && (key == "width" || key == "depth"),
-                "bocb: backbone '{}': '{}' is not width=N or depth=N", spec, parts[i]);
+    EMBER_CHECK(eq != std::string::npos && (key == "width" || key == "depth" || key == "patch"),
+                "bocb: backbone '{}': '{}' is not width=N, depth=N or patch=N", spec, parts[i]);
     const int64_t value = std::stoll(parts[i].substr(eq + 1));
-    (key == "width" ? b.width : b.depth) = value;
+    (key == "width" ? b.width : key == "depth" ? b.depth : b.patch) = value;
   }
   return b;
 }
@@ -116,15 +118,17 @@ void apply_preset(const CLI::App& app, Options& o) {
     if (app.count(option) == 0) field = value;
   };
   if (o.preset == "quick") {
-    // A classic CNN, a small ViT and an MLP × two optimizers of each category (§1.2), 4k
-    // Fashion-MNIST images for 3 epochs. Measured rates on a busy 2-core machine (nice 19): ResNet-8
-    // w8 ~330 images/s, ViT-tiny with 2 blocks ~100/s, the MLP far faster: about 20 minutes.
-    set("--backbones", o.backbones, std::string("resnet8:width=8,vit_tiny:depth=2,mlp"));
-    set("--optimizers", o.optimizers, std::string("sgd,lion,adamw,lamb,adabelief,lars,adagrad,rmsprop"));
+    // A classic CNN, a small ViT and an MLP × two optimizers of each category (§1.2) on 15k
+    // Fashion-MNIST images for 5 epochs (~585 steps a cell). Sized from measured CPU time, one
+    // thread, per training image and epoch (eval and start-up included): ResNet-8 w8 0.85 ms, ViT
+    // (2 blocks, patch 7: 16 tokens) 1.8 ms, MLP 0.17 ms: 8 × 75k × 2.8 ms ≈ 28 CPU-minutes, i.e.
+    // ~15 minutes on 2 idle cores with --jobs 2 (the default there).
+    set("--backbones", o.backbones, std::string("resnet8:width=8,vit_tiny:depth=2:patch=7,mlp"));
+    set("--optimizers", o.optimizers, std::string("sgd,lion,adamw,lamb,lars,adabelief,adagrad,rmsprop"));
     set("--dataset", o.data.dataset, std::string("fashion_mnist"));
-    set("--train-limit", o.data.train_limit, int64_t{4000});
-    set("--test-limit", o.data.test_limit, int64_t{1000});
-    set("--epochs", o.epochs, int64_t{3});
+    set("--train-limit", o.data.train_limit, int64_t{15000});
+    set("--test-limit", o.data.test_limit, int64_t{2000});
+    set("--epochs", o.epochs, int64_t{5});
   } else if (o.preset == "paper") {
     // §1.3: CIFAR-100, 200 epochs, batch 100, 3 trials, all twenty optimizers.
     set("--backbones", o.backbones, std::string("vgg13_bn,resnet50,deit_small,convnext_tiny,mlp"));
@@ -145,6 +149,14 @@ std::string cell_folder(const bocb::Trial& t) {
   std::string folder = fmt::format("{}_{}_s{}", label, t.optimizer, t.seed);
   if (t.lr_step != 0 || t.wd_step != 0) folder += fmt::format("_lr{}_wd{}", t.lr_step, t.wd_step);
   return folder;
+}
+
+// User + system CPU time of this process (all its threads): what sizes the presets on a shared machine.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 // One cell: a full training run. Divergence (the trainer's NaN/inf check) and any other error are
@@ -171,6 +183,7 @@ bocb::CellResult run_cell(const bocb::Trial& trial, const Options& o, const fs::
   cell.weight_decay = hp.weight_decay;
   const bool modern = bocb::uses_modern_recipe(b.model);
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = process_cpu_seconds();
   try {
     manual_seed(seed);
     bocb::DataOptions data_options = o.data;
@@ -182,6 +195,7 @@ bocb::CellResult run_cell(const bocb::Trial& trial, const Options& o, const fs::
     config.image_size = data.info.height;
     config.width = b.width;
     config.depth = b.depth;
+    config.patch_size = b.patch;
     if (modern) config.drop_path_rate = 0.1;
     nn::ModulePtr model = models::create_model(b.model, config);
     std::map<std::string, double> options = {{"lr", cell.lr}};
@@ -277,6 +291,7 @@ bocb::CellResult run_cell(const bocb::Trial& trial, const Options& o, const fs::
     std::cout << fmt::format("cell {} / {} / seed {}: {}: {}\n", b.label, optimizer, seed, cell.status, message);
   }
   cell.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cell.cpu_seconds = process_cpu_seconds() - cpu_start;
   return cell;
 }
 
@@ -380,8 +395,8 @@ int run(int argc, char** argv) {
                "tuned lr/wd of §1.5. Writes RUNS_DIR/bocb/NAME/; rerunning the same command resumes a killed grid."};
   Options o;
   app.option_defaults()->always_capture_default();
-  app.add_option("--preset", o.preset, "quick (Fashion-MNIST, 3 backbones × 8 optimizers of the four categories, ~20 min on 2 cores), paper (CIFAR-100, all 20, 200 epochs, 3 seeds), none");
-  app.add_option("--backbones", o.backbones, "comma-separated name[:width=W][:depth=D] (models/zoo.h names)");
+  app.add_option("--preset", o.preset, "quick (Fashion-MNIST 15k images, 5 epochs, ResNet-8 / ViT / MLP × 8 optimizers of the four categories, ~28 CPU-minutes), paper (CIFAR-100, all 20, 200 epochs, 3 seeds), none");
+  app.add_option("--backbones", o.backbones, "comma-separated name[:width=W][:depth=D][:patch=P] (models/zoo.h names)");
   app.add_option("--optimizers", o.optimizers, "comma-separated (" + fmt::format("{}", fmt::join(bocb::study_optimizers(), ", ")) + ")");
   app.add_option("--seeds", o.seeds, "seeds per cell (0 .. N-1)")->check(CLI::PositiveNumber);
   bocb::add_data_options(app, o.data);
@@ -496,8 +511,8 @@ int run(int argc, char** argv) {
   const auto record = [&](const bocb::CellResult& cell) {
     bocb::append_result(jsonl, cell);
     cells.push_back(cell);
-    std::cout << fmt::format("done {}: {} top-1 {:.2f}% ({:.0f} s)\n", bocb::cell_key(cell), cell.status,
-                             100.0 * cell.top1, cell.seconds) << std::flush;
+    std::cout << fmt::format("done {}: {} top-1 {:.2f}% ({:.0f} s, {:.0f} CPU-s)\n", bocb::cell_key(cell), cell.status,
+                             100.0 * cell.top1, cell.seconds, cell.cpu_seconds) << std::flush;
     write_table();  // a partial table after every trial
   };
 

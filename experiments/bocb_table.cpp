@@ -198,7 +198,7 @@ nlohmann::json to_json(const CellResult& c) {
   const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{"backbone", c.backbone}, {"optimizer", c.optimizer}, {"seed", c.seed}, {"status", c.status},
           {"top1", number(c.top1)}, {"best_top1", number(c.best_top1)}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
-          {"steps", c.steps}, {"seconds", c.seconds}, {"message", c.message}, {"lr_step", c.lr_step},
+          {"steps", c.steps}, {"seconds", c.seconds}, {"cpu_seconds", c.cpu_seconds}, {"message", c.message}, {"lr_step", c.lr_step},
           {"wd_step", c.wd_step}};
 }
 
@@ -215,6 +215,7 @@ CellResult cell_from_json(const nlohmann::json& j) {
   c.weight_decay = number("weight_decay");
   c.steps = j.value("steps", int64_t{0});
   c.seconds = number("seconds");
+  c.cpu_seconds = j.value("cpu_seconds", 0.0);
   c.message = j.value("message", "");
   c.lr_step = j.value("lr_step", 0);
   c.wd_step = j.value("wd_step", 0);

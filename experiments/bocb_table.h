@@ -85,8 +85,9 @@ struct CellResult {
   double best_top1 = 0.0;
   double lr = 0.0, weight_decay = 0.0;
   int64_t steps = 0;
-  double seconds = 0.0;
+  double seconds = 0.0;      // wall
   std::string message;  // the error, when not ok
+  double cpu_seconds = 0.0;  // user + system CPU time of the process while it trained the cell
   // Hyperparameter-search trial (--hp-search): the lr and wd used are the tuned ones × hp_factor(step);
   // 0 / 0 without a search.
   int lr_step = 0, wd_step = 0;
