@@ -467,6 +467,11 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   CHECK(table_cell(results, "ema", 6) == "0");
   CHECK(table_cell(results, "plain", 7) == "8");  // steps
   CHECK(count_lines(folder / "sema" / "metrics.jsonl") == 8 + 2);  // 8 train records + 2 evaluations
+  // The EMA of the full state (BN statistics too) runs as well.
+  Outcome full = run("sema", arguments + "3 --variants ema,sema --ema-full-state --flatness-points 0", scratch.path());
+  INFO(full.output);
+  CHECK(full.status == 0);
+  CHECK(read(scratch.path() / "sema" / "s3" / "config.json").find("\"full_state\": true") != std::string::npos);
   Outcome bad = run("sema", arguments + "2 --variants plain,swirl", scratch.path());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("swirl") != std::string::npos);
