@@ -421,6 +421,15 @@ TEST_CASE("bocb binary: a tiny grid runs, resumes cell by cell and marks diverge
   }
   CHECK(fs::exists(scratch.path() / "bocb" / "gp" / "logs" / "mlp-width-16_sgd_s0.log"));
   CHECK(fs::exists(scratch.path() / "bocb" / "gp" / "layer_stats.csv"));
+  // With plots (the last of --no-plot / --plot wins): scripts/plot.py --layer-stats makes the ridge
+  // and box plots, when Debian's python3 has matplotlib.
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") == 0) {
+    Outcome plotted = run("bocb", common + "p --jobs 2 --threads 2 --plot", scratch.path());
+    INFO(plotted.output);
+    CHECK(plotted.status == 0);
+    for (const char* png : {"layer_alpha_ridge.png", "layer_entropy_ridge.png", "layer_l2_norm.png", "layer_pca_energy_top4_ridge.png"})
+      CHECK(fs::exists(scratch.path() / "bocb" / "gp" / png));
+  }
 
   // A 3-point lr/wd search with 2 seeds, in parallel: 3 lr trials, 2 wd trials, then seed 1 at the
   // best: 6 trials, and the robustness table.
