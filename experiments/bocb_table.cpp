@@ -6,7 +6,9 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <numeric>
+#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -196,7 +198,8 @@ nlohmann::json to_json(const CellResult& c) {
   const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return {{"backbone", c.backbone}, {"optimizer", c.optimizer}, {"seed", c.seed}, {"status", c.status},
           {"top1", number(c.top1)}, {"best_top1", number(c.best_top1)}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
-          {"steps", c.steps}, {"seconds", c.seconds}, {"message", c.message}};
+          {"steps", c.steps}, {"seconds", c.seconds}, {"cpu_seconds", c.cpu_seconds}, {"message", c.message}, {"lr_step", c.lr_step},
+          {"wd_step", c.wd_step}};
 }
 
 CellResult cell_from_json(const nlohmann::json& j) {
@@ -212,12 +215,181 @@ CellResult cell_from_json(const nlohmann::json& j) {
   c.weight_decay = number("weight_decay");
   c.steps = j.value("steps", int64_t{0});
   c.seconds = number("seconds");
+  c.cpu_seconds = j.value("cpu_seconds", 0.0);
   c.message = j.value("message", "");
+  c.lr_step = j.value("lr_step", 0);
+  c.wd_step = j.value("wd_step", 0);
   return c;
 }
 
-std::string cell_key(const std::string& backbone, const std::string& optimizer, uint64_t seed) {
-  return fmt::format("{}/{}/{}", backbone, optimizer, seed);
+std::string cell_key(const std::string& backbone, const std::string& optimizer, uint64_t seed, int lr_step,
+                     int wd_step) {
+  if (lr_step == 0 && wd_step == 0) return fmt::format("{}/{}/{}", backbone, optimizer, seed);
+  return fmt::format("{}/{}/{}/lr{}/wd{}", backbone, optimizer, seed, lr_step, wd_step);
+}
+
+std::string cell_key(const CellResult& c) { return cell_key(c.backbone, c.optimizer, c.seed, c.lr_step, c.wd_step); }
+std::string cell_key(const Trial& t) { return cell_key(t.backbone, t.optimizer, t.seed, t.lr_step, t.wd_step); }
+
+// ---- hyperparameter search ----
+
+double hp_factor(int step) { return std::pow(kHpFactor, step); }
+
+namespace {
+// Nearer the centre first, then the smaller step: the order ties are broken in.
+bool nearer_centre(int a, int b) { return std::abs(a) != std::abs(b) ? std::abs(a) < std::abs(b) : a < b; }
+
+std::vector<const CellResult*> trials_of(const std::vector<CellResult>& cells, const std::string& backbone,
+                                         const std::string& optimizer, uint64_t seed) {
+  std::vector<const CellResult*> out;
+  for (const CellResult& c : cells)
+    if (c.backbone == backbone && c.optimizer == optimizer && c.seed == seed) out.push_back(&c);
+  return out;
+}
+
+double score(const CellResult& c) { return c.status == "ok" && std::isfinite(c.top1) ? c.top1 : -1.0; }
+}  // namespace
+
+const CellResult* best_trial(const std::vector<const CellResult*>& trials) {
+  const CellResult* best = nullptr;
+  for (const CellResult* t : trials) {
+    if (!best || score(*t) > score(*best)) best = t;
+    else if (score(*t) == score(*best) && (nearer_centre(t->lr_step, best->lr_step) ||
+                                           (t->lr_step == best->lr_step && nearer_centre(t->wd_step, best->wd_step))))
+      best = t;
+  }
+  return best;
+}
+
+const CellResult* selected_trial(const std::vector<CellResult>& cells, const std::string& backbone,
+                                 const std::string& optimizer, uint64_t seed) {
+  return best_trial(trials_of(cells, backbone, optimizer, seed));
+}
+
+std::vector<Trial> ready_trials(const std::vector<std::string>& backbones, const std::vector<std::string>& optimizers,
+                                int64_t seeds, int hp_points, const std::vector<CellResult>& done) {
+  std::set<std::string> finished;
+  for (const CellResult& c : done) finished.insert(cell_key(c));
+  std::vector<Trial> ready;
+  const auto add = [&](const Trial& t) {
+    if (!finished.count(cell_key(t))) ready.push_back(t);
+  };
+  const int half = hp_points > 1 ? hp_points / 2 : 0;
+  for (const std::string& b : backbones)
+    for (const std::string& o : optimizers) {
+      if (half == 0) {
+        for (int64_t s = 0; s < seeds; ++s) add({b, o, static_cast<uint64_t>(s), 0, 0});
+        continue;
+      }
+      // Whether every trial of a phase has finished, and the best of them.
+      const auto phase = [&](int lr_step, bool vary_lr) {
+        std::vector<const CellResult*> trials;
+        bool complete = true;
+        for (int k = -half; k <= half; ++k) {
+          const Trial t{b, o, 0, vary_lr ? k : lr_step, vary_lr ? 0 : k};
+          const auto it = std::find_if(done.begin(), done.end(), [&](const CellResult& c) { return cell_key(c) == cell_key(t); });
+          if (it == done.end()) {
+            complete = false;
+            add(t);
+          } else {
+            trials.push_back(&*it);
+          }
+        }
+        return complete ? best_trial(trials) : nullptr;
+      };
+      const CellResult* best_lr = phase(0, true);
+      if (!best_lr) continue;
+      const CellResult* best = best_lr;
+      if (cell_hyperparams(o, b).weight_decay > 0.0) {
+        best = phase(best_lr->lr_step, false);
+        if (!best) continue;
+      }
+      for (int64_t s = 1; s < seeds; ++s) add({b, o, static_cast<uint64_t>(s), best->lr_step, best->wd_step});
+    }
+  return ready;
+}
+
+Robustness hp_robustness(const std::vector<CellResult>& cells, const std::string& backbone,
+                         const std::vector<std::string>& optimizers, int hp_points) {
+  Robustness r;
+  const size_t O = optimizers.size();
+  r.lr_step.assign(O, 0);
+  r.wd_step.assign(O, 0);
+  r.variation.assign(O, 0);
+  r.found.assign(O, false);
+  // An optimizer's search is finished when no seed-0 trial of it is ready or pending: then its best
+  // seed-0 trial holds the optimal steps.
+  const std::vector<Trial> pending_trials = ready_trials({backbone}, optimizers, 1, hp_points, cells);
+  std::map<int, int> lr_votes, wd_votes;
+  for (size_t o = 0; o < O; ++o) {
+    const bool pending = std::any_of(pending_trials.begin(), pending_trials.end(),
+                                     [&](const Trial& t) { return t.optimizer == optimizers[o]; });
+    const CellResult* best = selected_trial(cells, backbone, optimizers[o], 0);
+    if (pending || !best) continue;
+    r.found[o] = true;
+    r.lr_step[o] = best->lr_step;
+    r.wd_step[o] = best->wd_step;
+    ++lr_votes[best->lr_step];
+    ++wd_votes[best->wd_step];
+  }
+  const auto mode = [](const std::map<int, int>& votes) {
+    int best = 0, count = -1;
+    for (const auto& [step, n] : votes)
+      if (n > count || (n == count && nearer_centre(step, best))) {
+        best = step;
+        count = n;
+      }
+    return best;
+  };
+  r.mode_lr_step = mode(lr_votes);
+  r.mode_wd_step = mode(wd_votes);
+  int found = 0, total = 0;
+  for (size_t o = 0; o < O; ++o) {
+    if (!r.found[o]) continue;
+    // |onehot(a) − onehot(b)|₁ is 0 when a = b, else 2.
+    r.variation[o] = (r.lr_step[o] != r.mode_lr_step ? 2 : 0) + (r.wd_step[o] != r.mode_wd_step ? 2 : 0);
+    total += r.variation[o];
+    ++found;
+  }
+  r.mean_variation = found > 0 ? static_cast<double>(total) / found : kNaN;
+  return r;
+}
+
+std::string robustness_markdown(const std::vector<CellResult>& cells, const std::vector<std::string>& backbones,
+                                const std::vector<std::string>& optimizers, int hp_points) {
+  if (hp_points <= 1) return "";
+  std::vector<Robustness> per_backbone;
+  for (const std::string& b : backbones) per_backbone.push_back(hp_robustness(cells, b, optimizers, hp_points));
+  const auto factors = [](int lr_step, int wd_step) {
+    return fmt::format("lr×{:g} wd×{:g}", hp_factor(lr_step), hp_factor(wd_step));
+  };
+  std::ostringstream out;
+  out << "| optimizer |";
+  for (const auto& b : backbones) out << " " << b << " |";
+  out << " mean variation |\n|---|";
+  for (size_t b = 0; b <= backbones.size(); ++b) out << "---|";
+  out << "\n";
+  for (size_t o = 0; o < optimizers.size(); ++o) {
+    out << "| " << optimizers[o] << " |";
+    double sum = 0.0;
+    int n = 0;
+    for (const Robustness& r : per_backbone) {
+      if (!r.found[o]) {
+        out << " — |";
+        continue;
+      }
+      out << fmt::format(" {} ({}) |", factors(r.lr_step[o], r.wd_step[o]), r.variation[o]);
+      sum += r.variation[o];
+      ++n;
+    }
+    out << (n > 0 ? fmt::format(" {:.2f} |", sum / n) : std::string(" — |")) << "\n";
+  }
+  out << "| mode (M_lr, M_wd) |";
+  for (const Robustness& r : per_backbone) out << " " << factors(r.mode_lr_step, r.mode_wd_step) << " |";
+  out << " |\n| mean variation |";
+  for (const Robustness& r : per_backbone) out << fmt::format(" {:.2f} |", r.mean_variation);
+  out << " |\n";
+  return out.str();
 }
 
 std::vector<CellResult> read_results(const std::filesystem::path& jsonl) {
@@ -251,11 +423,13 @@ std::string table_markdown(const std::vector<CellResult>& cells, const std::vect
     for (size_t o = 0; o < O; ++o) {
       std::vector<double> values;
       bool diverged = false;
-      for (const CellResult& c : cells)
-        if (c.backbone == backbones[b] && c.optimizer == optimizers[o]) {
-          diverged = diverged || c.status != "ok" || !std::isfinite(c.top1);
-          values.push_back(100.0 * c.top1);
-        }
+      std::set<uint64_t> seen;
+      for (const CellResult& c : cells) {
+        if (c.backbone != backbones[b] || c.optimizer != optimizers[o] || !seen.insert(c.seed).second) continue;
+        const CellResult& chosen = *selected_trial(cells, backbones[b], optimizers[o], c.seed);
+        diverged = diverged || chosen.status != "ok" || !std::isfinite(chosen.top1);
+        values.push_back(100.0 * chosen.top1);
+      }
       seeds[b][o] = static_cast<int>(values.size());
       if (values.empty() || diverged) continue;
       const double m = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());

@@ -5,8 +5,7 @@ statistics of a BOCB grid (build/experiments/bocb).
     scripts/plot_compare.py runs/sema/<name>
     scripts/plot_compare.py --layer-stats runs/bocb/<name>
 
---layer-stats reads the grid's layer_stats.csv and writes layer_<statistic>.png (L2 norm, entropy,
-PL alpha, top-4 PCA energy): for each backbone, one box per optimizer over the layers of its trained models.
+--layer-stats is scripts/plot.py --layer-stats (ridge and box plots of the grid's layer_stats.csv).
 
 The run folder holds one subfolder per variant (plain, ema, sema, lookahead), each with the
 metrics.jsonl the trainer's format uses (kind "train": running training loss; kind "eval": test
@@ -20,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot import plt, read_records, series  # noqa: E402  (plot.py selects the Agg backend)
+from plot import plot_layer_stats, plt, read_records, series  # noqa: E402  (plot.py selects the Agg backend)
 
 
 def variants(run_dir):
@@ -30,43 +29,6 @@ def variants(run_dir):
             names.append(name)
     order = ["plain", "ema", "sema", "lookahead"]
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
-
-
-def plot_layer_stats(grid_dir):
-    path = os.path.join(grid_dir, "layer_stats.csv")
-    if not os.path.isfile(path):
-        print(f"plot_compare.py: {path} not found", file=sys.stderr)
-        return 1
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    backbones = list(dict.fromkeys(r["backbone"] for r in rows))
-    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
-    written = []
-    for key, label in (("l2_norm", "L2 norm"), ("entropy", "weight-histogram entropy (nats)"), ("alpha", "PL exponent α of the ESD"),
-                       ("pca_energy_top4", "top-4 PCA energy ratio")):
-        figure, axes_list = plt.subplots(1, len(backbones), figsize=(max(6, 1 + 0.6 * len(optimizers)) * len(backbones), 4.5),
-                                         squeeze=False)
-        for axes, backbone in zip(axes_list[0], backbones):
-            data, names = [], []
-            for optimizer in optimizers:
-                values = [float(r[key]) for r in rows if r["backbone"] == backbone and r["optimizer"] == optimizer and r.get(key)]
-                if values:
-                    data.append(values)
-                    names.append(optimizer)
-            if data:
-                axes.boxplot(data)
-                axes.set_xticks(range(1, len(names) + 1))
-                axes.set_xticklabels(names, rotation=45, ha="right")
-            axes.set_title(backbone)
-            axes.set_ylabel(label)
-            axes.grid(True, alpha=0.3)
-        figure.tight_layout()
-        out = os.path.join(grid_dir, f"layer_{key}.png")
-        figure.savefig(out, dpi=110)
-        plt.close(figure)
-        written.append(out)
-    print("plots: " + ", ".join(written))
-    return 0
 
 
 def main(argv):
