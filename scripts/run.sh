@@ -12,7 +12,7 @@
 # layer_stats.csv, layer_*.png, cells/<cell>/ with each cell's metrics and checkpoints); kill it and
 # rerun the same command to continue cell by cell.
 # Extra arguments go to the bocb binary (try --help), e.g. `scripts/run.sh --hp-search --name search`.
-# The single-model job of before: build/experiments/train --quick (or --help).
+# The single-model job of before: the `train` command in README.md (--quick: a smoke run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
