@@ -190,7 +190,7 @@ TEST_CASE("CHELA: the hierarchical long kernel stretches and decays its levels",
 }
 
 TEST_CASE("sequence blocks: float64 finite differences match backward", "[seq_models]") {
-  for (const std::string& name : {"transformer", "mega", "chela"}) {
+  for (const std::string name : {"transformer", "mega", "chela"}) {
     for (const bool causal : {false, true}) {
       INFO(name << (causal ? " causal" : " bidirectional"));
       SeqModelConfig config = tiny_config();
@@ -236,7 +236,7 @@ TEST_CASE("sequence models: a tiny model learns majority-of-two-tokens to high a
     }
     return std::make_pair(tokens, from_vector(labels, {B}));
   };
-  for (const std::string& name : {"transformer", "chela"}) {
+  for (const std::string name : {"transformer", "chela"}) {
     INFO(name);
     SeqModelConfig config = tiny_config();
     config.num_classes = 2;
