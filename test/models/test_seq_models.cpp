@@ -300,3 +300,13 @@ TEST_CASE("sequence models: bad configs and inputs are errors naming the model",
   auto block = create_seq_block("mega", config);
   REQUIRE_THROWS_OP(block->forward(ones({2, 5, 3})), "MegaBlock: expected x (B, L, 8)");
 }
+
+TEST_CASE("LongVQ: an attached auxiliary loss is back-propagated with gradient 1", "[seq_models]") {
+  const Tensor x = ember::test::f64({1.0, -2.0, 3.0}, {3});
+  const Tensor p = ember::test::f64({0.5, 4.0}, {2});
+  const Tensor out = attach_auxiliary_loss(x, sum(square(p)));  // forward: x unchanged
+  CHECK(all_close(out, {1.0, -2.0, 3.0}, 0.0, 0.0));
+  sum(out * 2.0).backward();
+  CHECK(all_close(x.grad(), {2.0, 2.0, 2.0}, 0.0, 0.0));  // the output's own gradient
+  CHECK(all_close(p.grad(), {1.0, 8.0}, 0.0, 0.0));       // d(sum p²)/dp with weight 1
+}
