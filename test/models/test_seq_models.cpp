@@ -246,7 +246,7 @@ TEST_CASE("sequence models: a tiny model learns majority-of-two-tokens to high a
     manual_seed(3);
     auto model = create_seq_model(name, config);
     optim::AdamW optimizer({{model->parameters(), {}, "all"}}, {{"lr", 1e-2}, {"weight_decay", 0.0}});
-    for (int64_t step = 0; step < 100; ++step) {
+    for (int64_t step = 0; step < 150; ++step) {
       auto [tokens, labels] = make_batch(100 + static_cast<uint64_t>(step));
       const Tensor loss = cross_entropy(model->forward(tokens), labels);
       optimizer.zero_grad();
