@@ -2,7 +2,7 @@
 // parameter budget, on the sequence classification tasks; the shared comparison is
 // experiments/seq_experiment.{h,cpp}.
 //
-//   build/experiments/chela --preset quick           # ListOps (L 256) + sequential Fashion-MNIST
+//   build/experiments/chela --preset quick           # ListOps (L 128) + sequential Fashion-MNIST
 //   build/experiments/chela --preset none --tasks listops --max-length 2000 --d-model 80 --depth 6 --epochs 20
 #include "experiments/seq_experiment.h"
 #include "experiments/trainer/cli.h"
