@@ -12,7 +12,7 @@ namespace ember::data {
 struct SequenceRecord {
   std::string name;         // the header's first word, without '>'
   std::string description;  // the rest of the header line
-  std::string sequence;     // residues as written (case kept), whitespace and digits removed
+  std::string sequence;     // residues as written (case kept), whitespace removed
 };
 
 // Every record of a FASTA file. Lines before the first '>' (other than blank lines and ';'

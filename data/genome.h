@@ -57,7 +57,7 @@ Windows species_windows(const std::vector<LabeledGenome>& genomes, const std::ve
 // A record of Biostrings' dm3_upstream2000.fa: "NM_000001_up_2000_chr2R_123_f chr2R:100-2099".
 struct UpstreamRegion {
   std::string chromosome;
-  int64_t start = 0, end = 0;  // 0-based half-open on the chromosome
+  int64_t start = 0, end = 0;  // 0-based half-open on the chromosome (start < 0 near its beginning)
   bool forward = true;         // '_f': the TSS is at `end`; '_r': at start - 1, sequence reverse-complemented
   int64_t tss() const { return forward ? end : start - 1; }
 };

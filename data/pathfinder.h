@@ -19,7 +19,7 @@ struct GeneratorOptions {
   int64_t path_length = 14;   // dashes per path (LRA's hardest 32x32 set: contour length 14)
   int64_t distractors = 2;    // paths besides the two that carry the dots' ends
   double dash_length = 0;     // pixels; 0 = size / 16 (2 px at 32, 8 at 128)
-  double gap_length = -1;     // pixels between dashes; -1 = dash_length / 2; 0 = solid lines
+  double gap_length = -1;     // pixels between dashes; -1 = max(dash / 2, 1.5 line widths); 0 = solid
   double max_turn_degrees = 30;  // heading change between consecutive dashes
   double line_width = 0;      // 0 = 1 px at 32, 2 px at 128 (size / 64 clamped to >= 1)
   double dot_radius = 0;      // 0 = 1.5 px at 32, 3 px at 128

@@ -27,6 +27,7 @@
 //   // dataset->get(i).input: (info.max_length) int64, .target: 0-d int64
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -104,7 +105,30 @@ std::string sequence_data_dir(const std::string& options_dir = "");
 std::string find_data_file(const std::string& task, const std::string& options_dir,
                            const std::vector<std::string>& relative);
 
-// Examples held as one token matrix (N, L) of uint8/int16/int32/int64 ids plus int64 targets (N) or (N, L);
+// A small deterministic generator for the data generators (SplitMix64): the same numbers on every
+// platform and standard library, unlike std::uniform_int_distribution.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n), n >= 1 (modulo; the bias is below 2^-40 for the n we use).
+  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
+
+ private:
+  uint64_t state_;
+};
+
+// body(i) for i in [0, n), on the OpenMP threads (examples are built independently); the first
+// exception thrown by any body is rethrown here, since none may escape an OpenMP region.
+void parallel_examples(int64_t n, const std::function<void(int64_t)>& body);
+
+// Examples held as one token matrix (N, L) of uint8/int32/int64 ids plus int64 targets (N) or (N, L);
 // batches are gathered and widened to int64 in one pass. The file-backed tasks use it.
 class TokenDataset : public Dataset {
  public:

@@ -32,7 +32,7 @@ struct LanguageSource {
   std::string name;                 // class name, e.g. "de"
   std::string package;              // Debian package, e.g. "fortunes-de"
   std::vector<std::string> paths;   // "usr/share/games/fortunes/de" (folder: every file without
-                                    // extension, skipping .dat/.u8 indexes and symlinks)
+                                    // extension, skipping .dat/.u8 indexes, symlinks and ASCII art)
 };
 const std::vector<LanguageSource>& language_sources();
 
@@ -45,7 +45,7 @@ struct LabeledTexts {
 // Reads every language's records (from data_dir, the data cache and the installed paths) and keeps
 // those of `split`. Missing language folder: ember::Error naming the package and the fetch command.
 LabeledTexts load_langid(const std::string& data_dir, Split split, int64_t per_class_cap = 0);
-// texts -> (N, max_length) uint8 tokens (0..255, PAD = 256 needs int16) as a TokenDataset.
+// texts -> (N, max_length) int32 tokens (bytes 0..255, PAD = 256) as a TokenDataset.
 DatasetPtr byte_classification_dataset(const LabeledTexts& texts, int64_t max_length);
 
 // The byte-LM corpus: bytes of a plain or gzip/dictzip file (zlib reads both), at most max_bytes

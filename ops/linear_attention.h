@@ -18,7 +18,7 @@ struct LinearAttentionOptions {
   // Divide each output row by phi(q_t) · sum_{s (<= t)} phi(k_s) (+ eps), as in Katharopoulos et al.
   bool normalize = false;
   double eps = 1e-6;
-  int64_t chunk_size = 64;  // the tile length of the chunked form
+  int64_t chunk_size = 16;  // the tile length of the chunked form (docs/LINEAR_ATTENTION.md: why 16)
 };
 
 // q, k: (B, H, L, dk), v: (B, H, L, dv) -> (B, H, L, dv).

@@ -27,8 +27,8 @@ class ConfusionMatrix {
   // Gorodkin (2004) R_K; equals the usual binary MCC for 2 classes (sklearn's matthews_corrcoef).
   // 0 when undefined (a constant prediction or a single true class), as sklearn does.
   double mcc() const;
-  // Unweighted mean over classes of F1 = 2 TP / (2 TP + FP + FN); a class with no true and no
-  // predicted examples scores 0 (sklearn's zero_division=0) and still counts in the mean.
+  // Unweighted mean of F1 = 2 TP / (2 TP + FP + FN) over the classes that occur among the targets
+  // or the predictions (sklearn's f1_score(average="macro") without `labels`); 0 with no examples.
   double macro_f1() const;
   // Binary F1 of class `positive`.
   double f1(int64_t positive) const;

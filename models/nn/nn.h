@@ -12,3 +12,4 @@
 #include "models/nn/norm.h"
 #include "models/nn/pooling.h"
 #include "models/nn/summary.h"
+#include "models/nn/vq.h"

@@ -85,8 +85,9 @@ struct HRQResult {
 
 // VQDNA's Hierarchical Residual Quantization over N encoder taps Z⁽¹⁾..Z⁽ᴺ⁾ (shallow to deep, same
 // shape (..., D)): level 1 quantizes H⁽¹⁾ = Z⁽¹⁾; level n > 1 quantizes H⁽ⁿ⁾ = 2·Z⁽ⁿ⁾ - e(M⁽ⁿ⁻¹⁾)
-// against its own codebook, where e(M⁽ⁿ⁻¹⁾) is the previous level's straight-through output; the
-// token embedding is the average of the levels' quantized outputs. The levels are VectorQuantizers
+// against its own codebook, where e(M⁽ⁿ⁻¹⁾) is the previous level's codeword, entering as a
+// constant (docs/VQ.md, "HRQ choices"); the token embedding is the average of the levels'
+// straight-through outputs. The levels are VectorQuantizers
 // in the ModuleList child "levels" (state_dict keys "levels.0.embedding", ...).
 class HierarchicalResidualQuantizer : public Module {
  public:

@@ -47,7 +47,7 @@ void gemm_tile(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
 template <class T>
 struct Scratch {
   std::vector<T> scores, grad_scores, mask, rows_a, rows_b, state, grad_state;
-  std::vector<double> log_decay;  // b_i of the current chunk
+  std::vector<T> log_decay;  // b_i of the current chunk
   std::vector<T> query_scale, key_scale;
   explicit Scratch(const LinearAttentionProblem& p)
       : scores(p.chunk * p.chunk),
@@ -78,38 +78,51 @@ struct ChunkDecay {
   T across = T(1);                 // e^(b_last)
 };
 
+// The decay factors of chunk [t0, t0 + m) (log_gates points at t0); the (m × m) mask only when
+// `with_mask`. b is accumulated in double and the factors are computed in T by math::fast_exp
+// (vectorised for float): a chunk costs a few vector instructions per row, not C scalar exp calls.
+// In float32 the exponent differences b_i - b_j carry an absolute error of about
+// |b| · 6e-8 (|b| <= C · |log a_min|), a relative error of the same size in the factor.
 template <class T>
-ChunkDecay<T> chunk_decay(const T* log_gates, int64_t m, int64_t C, Scratch<T>& s) {
+ChunkDecay<T> chunk_decay(const T* log_gates, int64_t m, int64_t C, Scratch<T>& s, bool with_mask) {
   ChunkDecay<T> d;
   if (log_gates == nullptr) return d;
   d.decayed = true;
-  double* b = s.log_decay.data();
+  T* b = s.log_decay.data();
   double running = 0;
-  for (int64_t i = 0; i < m; ++i) b[i] = running += static_cast<double>(log_gates[i]);
-  const double last = b[m - 1];
-  for (int64_t i = 0; i < m; ++i) {
-    s.query_scale[i] = static_cast<T>(std::exp(b[i]));
-    s.key_scale[i] = static_cast<T>(std::exp(last - b[i]));
-    T* row = s.mask.data() + i * C;
-    for (int64_t j = 0; j <= i; ++j) row[j] = math::fast_exp(static_cast<T>(b[i] - b[j]));
+  for (int64_t i = 0; i < m; ++i) b[i] = static_cast<T>(running += static_cast<double>(log_gates[i]));
+  const T last = b[m - 1];
+  T* query_scale = s.query_scale.data();
+  T* key_scale = s.key_scale.data();
+  for (int64_t i = 0; i < m; ++i) query_scale[i] = math::fast_exp(b[i]);
+  for (int64_t i = 0; i < m; ++i) key_scale[i] = math::fast_exp(std::min(last - b[i], T(0)));
+  if (with_mask) {
+    // Whole rows, zero above the diagonal (where the exponent would be positive).
+    for (int64_t i = 0; i < m; ++i) {
+      T* row = s.mask.data() + i * C;
+      const T bi = b[i];
+      for (int64_t j = 0; j < m; ++j) row[j] = j <= i ? math::fast_exp(std::min(bi - b[j], T(0))) : T(0);
+    }
   }
   d.mask = s.mask.data();
-  d.query_scale = s.query_scale.data();
-  d.key_scale = s.key_scale.data();
-  d.across = static_cast<T>(std::exp(last));
+  d.query_scale = query_scale;
+  d.key_scale = key_scale;
+  d.across = math::fast_exp(last);
   return d;
 }
 
-// a (m × m, row stride ld) ⊙= the chunk's causal mask (with its decay when decayed).
+// a (m × m, row stride ld) ⊙= the chunk's causal mask (with its decay when decayed). Selects, not
+// products with 0, so a non-finite score above the diagonal does not leak NaN into the output.
 template <class T>
 void apply_mask(T* a, int64_t ld, int64_t m, int64_t C, const ChunkDecay<T>& d) {
   for (int64_t i = 0; i < m; ++i) {
     T* row = a + i * ld;
     if (d.decayed) {
       const T* factors = d.mask + i * C;
-      for (int64_t j = 0; j <= i; ++j) row[j] *= factors[j];
+      for (int64_t j = 0; j < m; ++j) row[j] = j <= i ? row[j] * factors[j] : T(0);
+    } else {
+      for (int64_t j = 0; j < m; ++j) row[j] = j <= i ? row[j] : T(0);
     }
-    std::fill(row + i + 1, row + m, T(0));
   }
 }
 
@@ -171,7 +184,7 @@ void causal_forward_head(const LinearAttentionProblem& p, const Head<T>& h, T* o
     const T* kc = h.k + t0 * dk;
     const T* vc = h.v + t0 * dv;
     T* oc = out + t0 * dv;
-    const ChunkDecay<T> d = chunk_decay(h.log_gates == nullptr ? nullptr : h.log_gates + t0, m, C, s);
+    const ChunkDecay<T> d = chunk_decay(h.log_gates == nullptr ? nullptr : h.log_gates + t0, m, C, s, true);
     // intra-chunk: O_c = (Q_c K_cᵀ ⊙ M) V_c
     gemm_tile(false, true, m, m, dk, qc, dk, kc, dk, T(0), s.scores.data(), C);
     apply_mask(s.scores.data(), C, m, C, d);
@@ -203,8 +216,8 @@ template <class T>
 void causal_backward_head(const LinearAttentionProblem& p, const Head<T>& h, const T* grad_out, T* grad_q,
                           T* grad_k, T* grad_v, Scratch<T>& s) {
   const int64_t C = p.chunk, dk = p.dk, dv = p.dv;
-  auto decay_of = [&](int64_t t0, int64_t m) {
-    return chunk_decay(h.log_gates == nullptr ? nullptr : h.log_gates + t0, m, C, s);
+  auto decay_of = [&](int64_t t0, int64_t m, bool with_mask) {
+    return chunk_decay(h.log_gates == nullptr ? nullptr : h.log_gates + t0, m, C, s, with_mask);
   };
   // Sweep 1, forward in time: dQ_c = diag(e^b) dO_c S_nᵀ.
   T* state = s.state.data();
@@ -213,7 +226,7 @@ void causal_backward_head(const LinearAttentionProblem& p, const Head<T>& h, con
     const T* kc = h.k + t0 * dk;
     const T* vc = h.v + t0 * dv;
     T* dqc = grad_q + t0 * dk;
-    const ChunkDecay<T> d = decay_of(t0, m);
+    const ChunkDecay<T> d = decay_of(t0, m, false);
     if (t0 == 0) {
       std::fill(dqc, dqc + m * dk, T(0));
     } else {
@@ -241,7 +254,7 @@ void causal_backward_head(const LinearAttentionProblem& p, const Head<T>& h, con
     T* dqc = grad_q + t0 * dk;
     T* dkc = grad_k + t0 * dk;
     T* dvc = grad_v + t0 * dv;
-    const ChunkDecay<T> d = decay_of(t0, m);
+    const ChunkDecay<T> d = decay_of(t0, m, true);
     gemm_tile(false, true, m, m, dk, qc, dk, kc, dk, T(0), scores, C);  // Q_c K_cᵀ ⊙ M
     apply_mask(scores, C, m, C, d);
     gemm_tile(false, true, m, m, dv, doc, dv, vc, dv, T(0), grad_scores, C);  // dO_c V_cᵀ ⊙ M
@@ -293,12 +306,9 @@ void log_gate_gradient(const LinearAttentionProblem& p, const Head<T>& h, const 
                        T* grad_log_gates) {
   double running = 0;
   for (int64_t t = p.L - 1; t >= 0; --t) {
-    double dc = 0;
-    for (int64_t c = 0; c < p.dk; ++c) {
-      dc += static_cast<double>(h.q[t * p.dk + c]) * grad_q[t * p.dk + c] -
-            static_cast<double>(h.k[t * p.dk + c]) * grad_k[t * p.dk + c];
-    }
-    running += dc;
+    T dc = 0;  // a dk-term dot product in T, as the GEMMs that made dq and dk; the running sum in double
+    for (int64_t c = 0; c < p.dk; ++c) dc += h.q[t * p.dk + c] * grad_q[t * p.dk + c] - h.k[t * p.dk + c] * grad_k[t * p.dk + c];
+    running += static_cast<double>(dc);
     grad_log_gates[t] = static_cast<T>(running);
   }
 }
