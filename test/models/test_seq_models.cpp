@@ -224,6 +224,9 @@ TEST_CASE("sequence models: a tiny model learns majority-of-two-tokens to high a
   // 2s, so never a tie), followed by 4 noise tokens. Needs counting over the whole sequence (the
   // mean pool of token-wise features suffices, so every family must get it).
   const int64_t B = 64, counted = 15, L = counted + 4;
+  // Tensors this small gain nothing from threads; one thread keeps the run short on a busy machine.
+  const int previous_threads = num_threads();
+  set_num_threads(1);
   auto make_batch = [&](uint64_t seed) {
     Generator gen(seed);
     const Tensor tokens = cat({randint(1, 3, {B, counted}, gen), randint(3, kVocab, {B, L - counted}, gen)}, 1);
@@ -259,6 +262,7 @@ TEST_CASE("sequence models: a tiny model learns majority-of-two-tokens to high a
     const double accuracy = values(sum(eq(predicted, labels)))[0] / static_cast<double>(B);
     CHECK(accuracy >= 0.9);
   }
+  set_num_threads(previous_threads);
 }
 
 TEST_CASE("sequence models: equal parameter budgets", "[seq_models]") {
