@@ -1,2 +1,38 @@
-// being written (seqmodels)
+// The comparison both sequence-model binaries run (experiments/chela.cpp, experiments/longvq.cpp):
+// a method and its baselines (Transformer, MEGA) trained on the same sequence classification tasks
+// (data/sequence_datasets.h) at an equal parameter budget (models/seq/seq_zoo.h,
+// match_parameter_budget), with the shared Trainer (experiments/trainer/trainer.h); the run folder
+// gets config.json, <task>/<model>/metrics.jsonl + checkpoints, <task>/compare_*.png
+// (scripts/plot_compare.py) and results.md: our table beside the paper's numbers.
+//
+//   build/experiments/chela --preset quick      # ListOps (short) + sequential Fashion-MNIST, small models
+//   build/experiments/longvq --preset quick --tasks listops --epochs 2
+//
+// Implementation: experiments/seq_experiment.cpp.
 #pragma once
+#include <string>
+#include <vector>
+
+namespace ember::experiments {
+
+// A number a paper (or the baseline literature) reports, printed beside ours.
+struct PaperNumber {
+  std::string task;    // our task name (listops, seq_fmnist, ...)
+  std::string model;   // our model name
+  std::string value;   // as printed, e.g. "63.14"
+  std::string source;  // e.g. "MEGA (Ma et al. 2023) Table 2 [M]"
+};
+
+struct SeqExperimentSpec {
+  std::string binary;                 // "chela" / "longvq": the experiment name and run folder
+  std::string method;                 // the model under test (models/seq names)
+  std::vector<std::string> baselines = {"transformer", "mega"};
+  std::string description;            // one line for --help and results.md
+  std::vector<PaperNumber> paper;     // the paper-side table
+  std::string paper_note;             // what is and is not known about the paper's numbers
+};
+
+// main() body of a sequence-model binary.
+int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec);
+
+}  // namespace ember::experiments
