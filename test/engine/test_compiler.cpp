@@ -1,5 +1,5 @@
 // Guards against compiler bugs we have met, under the flags this build uses.
-// See Note [No AVX-512 codegen] in meson.build.
+// See Note [No SLP vectorizer] in meson.build.
 #include <array>
 #include <vector>
 
