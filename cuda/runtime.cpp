@@ -1,6 +1,6 @@
 // The parts of the CUDA runtime layer (cuda/runtime.h) that need no CUDA: the sync_debug switch,
 // property formatting, and the memory_stats/empty_cache shortcuts. Twins: runtime_cuda.cpp (the
-// CUDA runtime API calls) and runtime_nocuda.cpp (the -Dcuda=disabled stubs).
+// CUDA runtime API calls) and runtime_nocuda.cpp (their -Dcuda=disabled twins, which raise "built without CUDA").
 #include "cuda/runtime.h"
 
 #include <fmt/format.h>

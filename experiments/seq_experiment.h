@@ -32,6 +32,12 @@ struct SeqExperimentSpec {
   std::string paper_note;             // what is and is not known about the paper's numbers
 };
 
+// The spec of a paper's binary: its method against the Transformer and MEGA, with the baselines'
+// LRA numbers (quoted from memory in papers.md, [M]) and the method's own rows marked not found
+// ([NF]: neither CHELA's nor LongVQ's tables could be read), `method_paper` naming the paper.
+SeqExperimentSpec paper_experiment_spec(const std::string& method, const std::string& description,
+                                        const std::string& method_paper);
+
 // main() body of a sequence-model binary.
 int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec);
 

@@ -21,19 +21,19 @@ bool dots_connected(const pathfinder::Image& im, int64_t size) {
   REQUIRE(lit(ay, ax));
   REQUIRE(lit(by, bx));
   std::vector<char> seen(static_cast<size_t>(size * size), 0);
-  std::queue<std::pair<int64_t, int64_t>> todo;
-  todo.push({ay, ax});
+  std::queue<std::pair<int64_t, int64_t>> frontier;
+  frontier.push({ay, ax});
   seen[static_cast<size_t>(ay * size + ax)] = 1;
-  while (!todo.empty()) {
-    const auto [y, x] = todo.front();
-    todo.pop();
+  while (!frontier.empty()) {
+    const auto [y, x] = frontier.front();
+    frontier.pop();
     if (y == by && x == bx) return true;
     for (int64_t dy = -1; dy <= 1; ++dy) {
       for (int64_t dx = -1; dx <= 1; ++dx) {
         const int64_t ny = y + dy, nx = x + dx;
         if (ny < 0 || nx < 0 || ny >= size || nx >= size || !lit(ny, nx)) continue;
         if (seen[static_cast<size_t>(ny * size + nx)]++) continue;
-        todo.push({ny, nx});
+        frontier.push({ny, nx});
       }
     }
   }
