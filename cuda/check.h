@@ -12,6 +12,9 @@
 namespace ember::cuda::detail {
 [[noreturn]] void throw_cuda_error(cudaError_t error, const char* call, const char* file, int line);
 void check_launch(const char* op, const char* file, int line);
+// Raises ember::Error "cuda <op>: <what>" from code nvcc compiles (which cannot include
+// engine/error.h: Note [CUDA kernel boundary] in cuda/layout.h).
+[[noreturn]] void kernel_error(const char* op, const char* what);
 }  // namespace ember::cuda::detail
 
 #define EMBER_CUDA_CHECK(call)                                                         \

@@ -38,6 +38,19 @@ DeviceProperties device_properties(int device);
 int current_device();
 void set_device(int device);
 
+// Sets the calling thread's current device for a scope and restores the previous one. Every
+// launch on a tensor's device runs under one (the ops' cuda/<family>.cpp wrappers).
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 // A stream of one device. handle is the cudaStream_t (nullptr = the device's legacy default
 // stream). Plain value: copying does not own anything.
 struct Stream {

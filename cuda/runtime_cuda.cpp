@@ -24,6 +24,10 @@ void throw_cuda_error(cudaError_t error, const char* call, const char* file, int
                                            cudaGetErrorName(error)));
 }
 
+void kernel_error(const char* op, const char* what) {
+  ::ember::detail::throw_error(__FILE__, __LINE__, fmt::format("cuda {}: {}", op, what));
+}
+
 void check_launch(const char* op, const char* file, int line) {
   if (const cudaError_t error = cudaGetLastError(); error != cudaSuccess) {
     ::ember::detail::throw_error(file, line,
@@ -42,22 +46,15 @@ void check_launch(const char* op, const char* file, int line) {
 
 }  // namespace detail
 
+DeviceGuard::DeviceGuard(int device) {
+  EMBER_CUDA_CHECK(cudaGetDevice(&previous_));
+  if (device != previous_) EMBER_CUDA_CHECK(cudaSetDevice(device));
+}
+DeviceGuard::~DeviceGuard() { cudaSetDevice(previous_); }  // no throw from a destructor; it was valid before
+
 namespace {
 
-// Sets the current device for a scope and restores the previous one.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    EMBER_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (device != previous_) EMBER_CUDA_CHECK(cudaSetDevice(device));
-  }
-  ~DeviceGuard() { cudaSetDevice(previous_); }  // no throw from a destructor; it was valid before
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
 
- private:
-  int previous_ = 0;
-};
 
 // -1 -> the current device; otherwise checks the index.
 int resolve_device(int device, const char* op) {

@@ -26,6 +26,8 @@ void synchronize_device(int) { no_cuda("synchronize_device"); }
 void copy_to_host(void*, const void*, size_t, Stream) { no_cuda("copy_to_host"); }
 void copy_to_device(void*, const void*, size_t, Stream) { no_cuda("copy_to_device"); }
 CachingAllocator& device_allocator(int) { no_cuda("device_allocator"); }
+DeviceGuard::DeviceGuard(int) { no_cuda("DeviceGuard"); }
+DeviceGuard::~DeviceGuard() = default;
 void fill_f32_async(float*, int64_t, float, Stream, int) { no_cuda("fill_f32_async"); }
 
 }  // namespace ember::cuda

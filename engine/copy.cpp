@@ -2,6 +2,10 @@
 
 #include "engine/dispatch.h"
 #include "engine/strided_loop.h"
+#include "ember_config.h"
+#if EMBER_WITH_CUDA
+#include "cuda/tensor_copy.h"
+#endif
 
 namespace ember {
 
@@ -12,6 +16,9 @@ static Shape byte_strides(const Tensor& t) {
 }
 
 void copy_data(const Tensor& dst, const Tensor& src) {
+#if EMBER_WITH_CUDA
+  if (!dst.device().is_cpu() || !src.device().is_cpu()) return cuda::copy_tensor(dst, src);
+#endif
   check_cpu("copy", {&dst, &src});
   EMBER_CHECK(dst.sizes() == src.sizes(), "copy: destination shape {} differs from source shape {}",
               shape_str(dst.sizes()), shape_str(src.sizes()));
@@ -36,6 +43,9 @@ void copy_data(const Tensor& dst, const Tensor& src) {
 }
 
 double read_element(const Tensor& t, int64_t linear_index) {
+#if EMBER_WITH_CUDA
+  if (t.device().is_cuda()) return cuda::read_tensor_element(t, linear_index);
+#endif
   check_cpu("read_element", {&t});
   int64_t offset = 0;
   int64_t rem = linear_index;
@@ -49,6 +59,9 @@ double read_element(const Tensor& t, int64_t linear_index) {
 }
 
 void fill_data(const Tensor& dst, double value) {
+#if EMBER_WITH_CUDA
+  if (dst.device().is_cuda()) return cuda::fill_tensor(dst, value);
+#endif
   check_cpu("fill", {&dst});
   StridedOperands<1> ops{{static_cast<char*>(dst.raw_data())}, {byte_strides(dst)}};
   dispatch_with_half(dst.dtype(), "fill", [&]<class T>() {

@@ -1,5 +1,5 @@
-// Device: where a tensor's storage lives. CPU today; CUDA tensors are declared so the API is
-// stable, and every op that meets one errors clearly until the CUDA backend issue lands.
+// Device: where a tensor's storage lives: the CPU or one CUDA GPU. Ops without a CUDA kernel
+// yet raise a clear error on a CUDA tensor (check_cpu in engine/dispatch.h); docs/GPU.md lists them.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -7,10 +7,15 @@ namespace ember {
 void check_cpu(const char* op, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors) {
     if (t && t->defined() && !t->device().is_cpu()) {
-      EMBER_FAIL("{}: no kernel for device {} yet (tensor {}); the CUDA backend is a separate issue", op,
-                 t->device().str(), t->describe());
+      EMBER_FAIL("{}: no kernel for device {} yet (tensor {}); move it with .cpu() or see docs/GPU.md for the ops "
+                 "that run on CUDA",
+                 op, t->device().str(), t->describe());
     }
   }
+}
+
+void fail_built_without_cuda(const char* op) {
+  EMBER_FAIL("{}: Ember was built without CUDA (reconfigure with -Dcuda=auto on a machine with nvcc)", op);
 }
 
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors) {

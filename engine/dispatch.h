@@ -8,6 +8,7 @@
 #include "engine/dtype.h"
 #include "engine/error.h"
 #include "engine/tensor.h"
+#include "ember_config.h"
 
 namespace ember {
 
@@ -44,8 +45,20 @@ template <class F> decltype(auto) dispatch_with_half(DType dtype, const char* op
   }
 }
 
-// Errors clearly (op, device, dtype) when a tensor is not on the CPU: the CUDA backend is a
-// separate issue, and until it lands no op may silently touch device memory.
+// Note [CUDA dispatch]: an op with a CUDA kernel picks it with one visible switch,
+//   if (x.device().is_cuda()) EMBER_CUDA_KERNEL("gelu", cuda::gelu_fwd(y, x)); else cpu::gelu_fwd(y, x);
+// where cuda::gelu_fwd (cuda/<family>.h) has the signature of cpu::gelu_fwd. The cuda/ sources are
+// compiled only in a CUDA build, so without CUDA the macro drops the call and raises "built
+// without CUDA" (unreachable in practice: no CUDA tensor can be made there).
+#if EMBER_WITH_CUDA
+#define EMBER_CUDA_KERNEL(op, ...) (__VA_ARGS__)
+#else
+#define EMBER_CUDA_KERNEL(op, ...) ::ember::fail_built_without_cuda(op)
+#endif
+[[noreturn]] void fail_built_without_cuda(const char* op);
+
+// Errors clearly (op, device, dtype) when a tensor is not on the CPU: for ops that have no CUDA
+// kernel yet, so that no op silently touches device memory.
 void check_cpu(const char* op, std::initializer_list<const Tensor*> tensors);
 // Errors unless all defined tensors share one device.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);

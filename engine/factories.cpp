@@ -8,7 +8,10 @@
 
 namespace ember {
 
+// Factories that compute their values element by element (arange, linspace, eye, from_vector)
+// write them on the CPU and then move the result to options.device_ in one copy.
 static Tensor finish(Tensor t, const TensorOptions& options) {
+  if (t.device() != options.device_) t = t.to(options.device_);
   if (options.requires_grad_) t.requires_grad_(true);
   return t;
 }
@@ -48,7 +51,7 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   const double count = std::ceil((end - start) / step);
   EMBER_CHECK(count < 9.0e18, "arange: {} elements (start {}, end {}, step {}) is too many", count, start, end, step);
   const int64_t n = static_cast<int64_t>(count);
-  Tensor t = make_tensor({n}, options.dtype_, options.device_);
+  Tensor t = make_tensor({n}, options.dtype_, Device::cpu());
   dispatch_all(options.dtype_, "arange", [&]<class T>() {
     T* p = t.data_ptr<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
@@ -58,7 +61,7 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
 
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
   EMBER_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got {}", steps);
-  Tensor t = make_tensor({steps}, options.dtype_, options.device_);
+  Tensor t = make_tensor({steps}, options.dtype_, Device::cpu());
   const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   dispatch_all(options.dtype_, "linspace", [&]<class T>() {
     T* p = t.data_ptr<T>();
@@ -79,7 +82,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
 Tensor eye(int64_t n, int64_t m, TensorOptions options) {
   EMBER_CHECK(n >= 0 && m >= -1, "eye: sizes must be non-negative, got n={} m={}", n, m);
   if (m == -1) m = n;  // the default: square
-  Tensor t = zeros({n, m}, TensorOptions(options.dtype_).device(options.device_));
+  Tensor t = zeros({n, m}, TensorOptions(options.dtype_));
   dispatch_all(options.dtype_, "eye", [&]<class T>() {
     T* p = t.data_ptr<T>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = static_cast<T>(1);

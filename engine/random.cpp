@@ -45,8 +45,8 @@ namespace {
 // Fills a fresh contiguous tensor with value_of(block) for block = start + i, in parallel.
 template <class F>
 Tensor fill_random(const Shape& sizes, Generator& gen, const TensorOptions& options, const char* op, F value_of) {
-  EMBER_CHECK(options.device_.is_cpu(), "{}: device {} is not supported yet", op, options.device_.str());
-  Tensor out = make_tensor(sizes, options.dtype_, options.device_);
+  // Drawn on the CPU and moved in one copy: the same seed gives the same numbers on every device.
+  Tensor out = make_tensor(sizes, options.dtype_, Device::cpu());
   const int64_t n = out.numel();
   const uint64_t start = gen.advance(static_cast<uint64_t>(n));
   const uint64_t seed = gen.seed();
@@ -56,6 +56,7 @@ Tensor fill_random(const Shape& sizes, Generator& gen, const TensorOptions& opti
       for (int64_t i = begin; i < end; ++i) p[i] = static_cast<T>(value_of(philox4x32(start + i, seed)));
     });
   });
+  if (!options.device_.is_cpu()) out = out.to(options.device_);
   if (options.requires_grad_) out.requires_grad_(true);
   return out;
 }

@@ -1,6 +1,7 @@
 // CPU storage allocation, with a cache of large freed blocks (Note [Block cache]).
 #include "engine/storage.h"
 
+
 #include <atomic>
 #include <sys/mman.h>
 
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "cuda/runtime.h"
 #include "engine/error.h"
 
 namespace ember {
@@ -84,8 +86,16 @@ static void count_allocation(size_t nbytes) {
 }
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  EMBER_CHECK(device.is_cpu(), "allocate: device {} is not available (the CUDA backend is not built yet)",
-              device.str());
+  if (device.is_cuda()) {
+    // The device's caching allocator, tagged with its current stream (cuda/caching_allocator.h);
+    // without CUDA or without a GPU this raises a clear error.
+    cuda::CachingAllocator& allocator = cuda::device_allocator(device.index);
+    data_ = nbytes ? allocator.allocate(nbytes, cuda::current_stream(device.index).id()) : nullptr;
+    deleter_ = [&allocator](void* p) {
+      if (p) allocator.deallocate(p);
+    };
+    return;
+  }
   // Large blocks are 2 MiB-aligned and asked to use transparent huge pages: first-touching a
   // 12 MB activation costs ~15 ms with 4 KiB pages and ~1.5 ms with huge pages.
   constexpr size_t kHugePage = size_t{2} << 20;

@@ -33,7 +33,7 @@ void* Tensor::raw_data() const {
 
 template <class T> T Tensor::item() const {
   EMBER_CHECK(numel() == 1, "item: tensor has {} elements ({}), expected exactly one", numel(), describe());
-  check_cpu("item", {this});
+  if (!device().is_cpu()) return to(Device::cpu()).item<T>();
   // Read in the native type: going through double (read_element) would round int64 beyond 2^53.
   return dispatch_with_half(dtype(), "item", [&]<class S>() -> T {
     const S value = *static_cast<const S*>(raw_data());
@@ -101,7 +101,14 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
-  EMBER_FAIL("to: cannot move {} to {}: the CUDA backend is not built yet", describe(), target.str());
+  Tensor out = make_tensor(sizes(), dtype(), target);
+  copy_data(out, *this);
+  if (is_floating(dtype())) {
+    const Device source = device();
+    record_backward("to_device", {*this}, {out}, {},
+                    [source](BackwardContext& ctx) -> TensorList { return {ctx.grad(0).to(source)}; });
+  }
+  return out;
 }
 
 Tensor Tensor::detach() const {

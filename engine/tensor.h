@@ -102,7 +102,9 @@ class Tensor {
   Tensor contiguous() const;  // itself when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dtype) const;
-  Tensor to(Device device) const;
+  Tensor to(Device device) const;  // a copy on `device` (differentiable: the gradient moves back)
+  Tensor cpu() const { return to(Device::cpu()); }
+  Tensor cuda(int index = 0) const { return to(Device::cuda(index)); }
   Tensor detach() const;  // same data and version counter, no autograd history
 
   // ---- views (differentiable; share storage) — ops/view.cpp ----

@@ -1,0 +1,1 @@
+// GPU benchmarks: fused attention, linear attention: being written.

@@ -1,0 +1,1 @@
+// GPU benchmarks: GEMM vs cuBLAS, copy GB/s, memory-bound kernels: being written.

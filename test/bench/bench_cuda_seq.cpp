@@ -1,0 +1,1 @@
+// GPU benchmarks: FFT long conv, VQ nearest codeword: being written.

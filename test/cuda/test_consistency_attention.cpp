@@ -1,0 +1,1 @@
+// Backend consistency (linear attention, scaled-dot-product attention: CUDA vs CPU): being written.

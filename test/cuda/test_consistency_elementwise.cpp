@@ -1,0 +1,1 @@
+// Backend consistency (elementwise, unary, activation, compare: CUDA vs CPU): being written.

@@ -1,0 +1,1 @@
+// Backend consistency (matmul/linear (cuBLASLt), conv (cuDNN): CUDA vs CPU): being written.

@@ -1,0 +1,1 @@
+// Backend consistency (reduce, softmax, losses, norms, embedding, dropout: CUDA vs CPU): being written.

@@ -1,0 +1,1 @@
+// Backend consistency (fft, long/short conv, damped EMA, VQ: CUDA vs CPU): being written.
