@@ -17,6 +17,9 @@ namespace ember::cuda {
 bool is_available();
 // Number of visible devices; 0 without a driver or without CUDA support, never an error.
 int device_count();
+// Why is_available() is false, for error messages: "no CUDA device is available (...)" or
+// "Ember was built without CUDA (...)".
+const char* unavailable_reason();
 
 struct DeviceProperties {
   int index = 0;

@@ -107,6 +107,8 @@ int device_count() {
   return count;
 }
 
+const char* unavailable_reason() { return "no CUDA device is available (no driver, or no GPU on this machine)"; }
+
 bool is_available() { return device_count() > 0; }
 
 DeviceProperties device_properties(int device) {

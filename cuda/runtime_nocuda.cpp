@@ -14,6 +14,9 @@ namespace {
 
 bool is_available() { return false; }
 int device_count() { return 0; }
+const char* unavailable_reason() {
+  return "Ember was built without CUDA (reconfigure with -Dcuda=auto on a machine with nvcc)";
+}
 DeviceProperties device_properties(int) { no_cuda("device_properties"); }
 int current_device() { no_cuda("current_device"); }
 void set_device(int) { no_cuda("set_device"); }

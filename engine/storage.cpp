@@ -87,6 +87,8 @@ static void count_allocation(size_t nbytes) {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   if (device.is_cuda()) {
+    EMBER_CHECK(cuda::is_available(), "allocate: cannot place {} bytes on {}: {}", nbytes, device.str(),
+                cuda::unavailable_reason());
     // The device's caching allocator, tagged with its current stream (cuda/caching_allocator.h);
     // without CUDA or without a GPU this raises a clear error.
     cuda::CachingAllocator& allocator = cuda::device_allocator(device.index);

@@ -2,10 +2,13 @@
 // Views are in ops/view.cpp, in-place ops in ops/inplace.cpp.
 #include "engine/tensor.h"
 
+#include "cuda/runtime.h"
+
 #include "autograd/engine.h"
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "cuda/runtime.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "ops/elementwise.h"
@@ -101,6 +104,8 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
+  EMBER_CHECK(!target.is_cuda() || cuda::is_available(), "to: cannot move {} to {}: {}", describe(), target.str(),
+              cuda::unavailable_reason());
   Tensor out = make_tensor(sizes(), dtype(), target);
   copy_data(out, *this);
   if (is_floating(dtype())) {

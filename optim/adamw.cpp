@@ -9,6 +9,9 @@
 
 #include <cmath>
 
+#include "cuda/optim.h"
+#include "engine/dispatch.h"
+
 namespace ember::optim {
 namespace {
 
@@ -32,6 +35,7 @@ Adam::Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, con
 }
 
 void Adam::step() {
+  cuda::FusedStepQueue on_cuda(cuda::FusedOptimizer::adam);  // CUDA parameters: one fused launch at the end
   for_each_param([&](ParamRef& p) {
     const double lr = p.group.get("lr"), beta1 = p.group.get("beta1"), beta2 = p.group.get("beta2");
     const double eps = p.group.get("eps"), wd = p.group.get("weight_decay");
@@ -42,6 +46,15 @@ void Adam::step() {
     const double t = static_cast<double>(p.step);
     const double step_size = lr / (1.0 - std::pow(beta1, t));
     const double correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, t));
+    if (p.param.device().is_cuda()) {
+      cuda::FusedHyper h;
+      h.beta1 = beta1, h.beta2 = beta2, h.eps = eps, h.weight_decay = coupled_wd, h.shrink = shrink, h.sign = sign;
+      h.step_size = step_size, h.correction2_sqrt = correction2_sqrt, h.flags = amsgrad ? cuda::kFusedAmsgrad : 0u;
+      const Tensor vmax = amsgrad ? slot(p.index, "max_exp_avg_sq", p.param) : Tensor();
+      EMBER_CUDA_KERNEL(name_.c_str(), on_cuda.add(p.param, p.grad,
+                                                   {slot(p.index, "exp_avg", p.param), slot(p.index, "exp_avg_sq", p.param), vmax}, h));
+      return;
+    }
     dispatch_floating(p.param.dtype(), name_.c_str(), [&]<class T>() {
       T* w = p.param.data_ptr<T>();
       const T* g = p.grad.data_ptr<T>();
@@ -60,6 +73,7 @@ void Adam::step() {
       });
     });
   });
+  if (!on_cuda.empty()) EMBER_CUDA_KERNEL(name_.c_str(), on_cuda.launch());
 }
 
 }  // namespace ember::optim

@@ -12,6 +12,7 @@ class Adam : public Optimizer {
  public:
   explicit Adam(std::vector<ParamGroup> groups, const std::map<std::string, double>& options = {});
   void step() override;
+  bool has_cuda_step() const override { return true; }
 
  protected:
   Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const std::map<std::string, double>& options);

@@ -9,6 +9,7 @@
 #include "engine/dispatch.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
+#include "ops/ops.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
@@ -18,6 +19,10 @@ namespace {
 // (the same bits whatever the thread count).
 double grad_power_sum(const Tensor& grad, double p) {
   const bool inf = std::isinf(p);
+  if (grad.device().is_cuda()) {  // through the ops' CUDA kernels, summed in float64 on the device
+    const Tensor a = abs(grad.to(DType::f64));
+    return inf ? max(a).item<double>() : sum(p == 2.0 ? mul(a, a) : p == 1.0 ? a : pow(a, p)).item<double>();
+  }
   return dispatch_floating(grad.dtype(), "clip_grad_norm_", [&]<class T>() {
     const T* g = grad.data_ptr<T>();
     if (inf) {
@@ -40,9 +45,8 @@ template <class F> void for_each_grad(const std::vector<Tensor>& params, const c
     EMBER_CHECK(params[i].defined(), "{}: parameter {} is an undefined tensor", op, i);
     const Tensor& grad = params[i].grad();
     if (!grad.defined()) continue;
-    EMBER_CHECK(grad.device().is_cpu() && (grad.dtype() == DType::f32 || grad.dtype() == DType::f64),
-                "{}: the gradient of parameter {} is {}; expected a float32/float64 CPU tensor", op, i,
-                grad.describe());
+    EMBER_CHECK(grad.dtype() == DType::f32 || grad.dtype() == DType::f64,
+                "{}: the gradient of parameter {} is {}; expected float32 or float64", op, i, grad.describe());
     EMBER_CHECK(grad.is_contiguous(), "{}: the gradient of parameter {} ({}) is not contiguous", op, i,
                 grad.describe());
     fn(grad);
@@ -69,6 +73,10 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1.0 || std::isnan(coef)) {
     for_each_grad(params, "clip_grad_norm_", [&](const Tensor& grad) {
+      if (grad.device().is_cuda()) {
+        Tensor(grad).mul_(coef);
+        return;
+      }
       dispatch_floating(grad.dtype(), "clip_grad_norm_", [&]<class T>() {
         T* g = grad.data_ptr<T>();
         const T scale = static_cast<T>(coef);
@@ -87,6 +95,10 @@ void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
               clip_value);
   NoGradGuard no_grad;
   for_each_grad(params, "clip_grad_value_", [&](const Tensor& grad) {
+    if (grad.device().is_cuda()) {
+      Tensor(grad).clamp_(-clip_value, clip_value);
+      return;
+    }
     dispatch_floating(grad.dtype(), "clip_grad_value_", [&]<class T>() {
       T* g = grad.data_ptr<T>();
       const T hi = static_cast<T>(clip_value), lo = -hi;

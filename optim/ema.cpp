@@ -7,9 +7,11 @@
 #include <utility>
 
 #include "autograd/grad_mode.h"
+#include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/error.h"
 #include "engine/factories.h"
+#include "ops/ops.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
@@ -35,6 +37,7 @@ template <class F> void for_each_pair(const std::vector<Tensor>& shadow, const s
 }
 
 void copy_values(const Tensor& dst, const Tensor& src) {
+  if (!dst.device().is_cpu() || !src.device().is_cpu()) return copy_data(dst, src);  // any device, any dtype
   dispatch_with_half(dst.dtype(), "weight averaging: copy", [&]<class T>() {
     T* d = dst.data_ptr<T>();
     const T* s = src.data_ptr<T>();
@@ -79,6 +82,10 @@ std::vector<Tensor> AveragedWeights::live_tensors(const nn::Module& model) const
 void AveragedWeights::lerp_from(const nn::Module& model, double weight) {
   for_each_pair(shadow_, live_tensors(model), [&](const Tensor& avg, const Tensor& live) {
     if (!avg.is_floating_point()) return copy_values(avg, live);
+    if (avg.device().is_cuda()) {  // a += weight * (w - a) through the ops' CUDA kernels
+      Tensor(avg).add_(sub(live, avg), weight);
+      return;
+    }
     dispatch_floating(avg.dtype(), owner_.c_str(), [&]<class T>() {
       T* a = avg.data_ptr<T>();
       const T* w = live.data_ptr<T>();
@@ -101,6 +108,13 @@ void AveragedWeights::copy_to(nn::Module& model) const {
 
 void AveragedWeights::swap_with(nn::Module& model) {
   for_each_pair(shadow_, live_tensors(model), [&](const Tensor& avg, const Tensor& live) {
+    if (avg.device().is_cuda()) {
+      const Tensor held = avg.clone();
+      copy_data(avg, live);
+      copy_data(live, held);
+      live.bump_version();
+      return;
+    }
     dispatch_with_half(avg.dtype(), owner_.c_str(), [&]<class T>() {
       T* a = avg.data_ptr<T>();
       T* w = live.data_ptr<T>();

@@ -2,6 +2,9 @@
 //   c = β1·m + (1 − β1)·g;  w = w·(1 − lr·λ) − lr·sign(c);  m = β2·m + (1 − β2)·g
 #include "optim/lion.h"
 
+#include "cuda/optim.h"
+#include "engine/dispatch.h"
+
 namespace ember::optim {
 
 Lion::Lion(std::vector<ParamGroup> groups, const std::map<std::string, double>& options)
@@ -15,9 +18,16 @@ Lion::Lion(std::vector<ParamGroup> groups, const std::map<std::string, double>& 
 }
 
 void Lion::step() {
+  cuda::FusedStepQueue on_cuda(cuda::FusedOptimizer::lion);  // CUDA parameters: one fused launch at the end
   for_each_param([&](ParamRef& p) {
     const double lr = p.group.get("lr"), beta1 = p.group.get("beta1"), beta2 = p.group.get("beta2");
     const double shrink = 1.0 - lr * p.group.get("weight_decay");
+    if (p.param.device().is_cuda()) {
+      cuda::FusedHyper h;
+      h.lr = lr, h.beta1 = beta1, h.beta2 = beta2, h.shrink = shrink;
+      EMBER_CUDA_KERNEL("lion", on_cuda.add(p.param, p.grad, {slot(p.index, "exp_avg", p.param)}, h));
+      return;
+    }
     dispatch_floating(p.param.dtype(), "lion", [&]<class T>() {
       T* w = p.param.data_ptr<T>();
       const T* g = p.grad.data_ptr<T>();
@@ -30,6 +40,7 @@ void Lion::step() {
       });
     });
   });
+  if (!on_cuda.empty()) EMBER_CUDA_KERNEL("lion", on_cuda.launch());
 }
 
 }  // namespace ember::optim

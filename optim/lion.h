@@ -11,6 +11,7 @@ class Lion : public Optimizer {
  public:
   explicit Lion(std::vector<ParamGroup> groups, const std::map<std::string, double>& options = {});
   void step() override;
+  bool has_cuda_step() const override { return true; }
 };
 
 }  // namespace ember::optim

@@ -130,10 +130,11 @@ void Optimizer::check_option(const std::string& key, double lo, double hi, bool 
   }
 }
 
-Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill) {
+Tensor& Optimizer::slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill,
+                        Device device) {
   auto& slots = state_.at(param_index);
   auto it = slots.find(slot_name);
-  if (it == slots.end()) it = slots.emplace(slot_name, full(sizes, fill, TensorOptions(dtype))).first;
+  if (it == slots.end()) it = slots.emplace(slot_name, full(sizes, fill, TensorOptions(dtype).device(device))).first;
   return it->second;
 }
 
@@ -227,7 +228,7 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
     const Shape expected = slot_shape(*params[index], slot_name);
     EMBER_CHECK(tensor.sizes() == expected, "{}: tensor '{}' is {} but parameter {} ({}) needs shape {}", op, key,
                 tensor.describe(), index, params[index]->describe(), shape_str(expected));
-    slots[index].emplace(slot_name, tensor.to(params[index]->dtype()).clone());
+    slots[index].emplace(slot_name, tensor.to(params[index]->dtype()).to(params[index]->device()).clone());
   }
 
   for (size_t g = 0; g < groups_.size(); ++g) {

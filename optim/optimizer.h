@@ -74,10 +74,15 @@ class Optimizer {
  protected:
   // Per-parameter slots ("momentum_buffer", "exp_avg", ...) keyed by (param index across groups).
   // Filled with `fill` (zeros by default) on first use.
+  // Filled with `fill` (zeros by default) on first use, on the device of `like` / `device`.
   Tensor& slot(size_t param_index, const std::string& slot_name, const Tensor& like, double fill = 0.0) {
-    return slot(param_index, slot_name, like.sizes(), like.dtype(), fill);
+    return slot(param_index, slot_name, like.sizes(), like.dtype(), fill, like.device());
   }
-  Tensor& slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill = 0.0);
+  Tensor& slot(size_t param_index, const std::string& slot_name, const Shape& sizes, DType dtype, double fill = 0.0,
+               Device device = Device::cpu());
+  // Whether step() can update parameters on a CUDA device (a fused kernel: cuda/optim.h). The
+  // others raise a clear error on a CUDA parameter instead of touching device memory from the host.
+  virtual bool has_cuda_step() const { return false; }
   bool has_slot(size_t param_index, const std::string& slot_name) const;
   // The shape a slot must have in a loaded state: the parameter's, unless an optimizer keeps
   // smaller statistics (AdaFactor's row/column moments).
@@ -158,6 +163,10 @@ template <class F> void Optimizer::for_each_param(F&& fn) {
     for (const Tensor& param : group.params) {
       const size_t i = index++;
       if (!param.grad().defined()) continue;
+      EMBER_CHECK(param.device().is_cpu() || has_cuda_step(),
+                  "{}: parameter {} is {}, but this optimizer has no CUDA step yet (sgd, adam, adamw and lion "
+                  "have one); train on the CPU or use one of those",
+                  name_, i, param.describe());
       ParamRef ref{i, group, param, checked_grad(param, i), ++steps_[i]};
       fn(ref);
       param.bump_version();

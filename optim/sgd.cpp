@@ -7,6 +7,9 @@
 
 #include <limits>
 
+#include "cuda/optim.h"
+#include "engine/dispatch.h"
+
 namespace ember::optim {
 
 SGD::SGD(std::vector<ParamGroup> groups, const std::map<std::string, double>& options)
@@ -31,12 +34,22 @@ SGD::SGD(std::vector<ParamGroup> groups, const std::map<std::string, double>& op
 }
 
 void SGD::step() {
+  cuda::FusedStepQueue on_cuda(cuda::FusedOptimizer::sgd);  // CUDA parameters: one fused launch at the end
   for_each_param([&](ParamRef& p) {
     const double lr = p.group.get("lr"), momentum = p.group.get("momentum"), wd = p.group.get("weight_decay");
     const double keep = 1.0 - p.group.get("dampening");
     const bool nesterov = p.group.flag("nesterov");
     const bool first = !has_slot(p.index, "momentum_buffer");  // as torch: the buffer starts as d
     const double sign = p.group.flag("maximize") ? -1.0 : 1.0;
+    if (p.param.device().is_cuda()) {
+      cuda::FusedHyper h;
+      h.lr = lr, h.beta1 = momentum, h.keep = keep, h.weight_decay = wd, h.sign = sign;
+      h.flags = (momentum != 0.0 ? cuda::kFusedMomentum : 0u) | (nesterov ? cuda::kFusedNesterov : 0u) |
+                (first ? cuda::kFusedFirstStep : 0u);
+      const Tensor buffer = momentum != 0.0 ? slot(p.index, "momentum_buffer", p.param) : Tensor();
+      EMBER_CUDA_KERNEL("sgd", on_cuda.add(p.param, p.grad, {buffer}, h));
+      return;
+    }
     dispatch_floating(p.param.dtype(), "sgd", [&]<class T>() {
       T* w = p.param.data_ptr<T>();
       const T* g = p.grad.data_ptr<T>();
@@ -55,6 +68,7 @@ void SGD::step() {
       });
     });
   });
+  if (!on_cuda.empty()) EMBER_CUDA_KERNEL("sgd", on_cuda.launch());
 }
 
 }  // namespace ember::optim

@@ -10,6 +10,7 @@ class SGD : public Optimizer {
  public:
   explicit SGD(std::vector<ParamGroup> groups, const std::map<std::string, double>& options = {});
   void step() override;
+  bool has_cuda_step() const override { return true; }
 };
 
 }  // namespace ember::optim
