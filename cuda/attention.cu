@@ -178,6 +178,7 @@ __global__ void __launch_bounds__(kThreads)
         }
       }
     }
+    __syncthreads();  // the output tile complete
     if (active) {
       const bool empty_row = row_sum == A(0);  // every key masked: output 0, lse +inf
       const A inverse = empty_row ? A(0) : A(1) / row_sum;
@@ -261,6 +262,7 @@ __global__ void __launch_bounds__(kThreads)
         }
       }
     }
+    __syncthreads();  // the dQ tile complete
     if (active) {
       T* dq = grad_q + (bh * a.L + i) * d;
       for (int x = g; x < d; x += group) dq[x] = convert<T>(dq_tile[r * ldq + x] * static_cast<A>(a.scale));
@@ -343,6 +345,7 @@ __global__ void __launch_bounds__(kThreads)
         }
       }
     }
+    __syncthreads();  // dK/dV tiles complete (with no query tile, the zero fill by other threads)
     if (active) {
       T* dk = grad_k + (bh * a.S + j) * d;
       T* dvv = grad_v + (bh * a.S + j) * dv;
