@@ -17,6 +17,11 @@
 // (a block per query tile owns its dQ rows) and grad_key_value (a block per key tile owns its
 // dK/dV rows, and writes dL/dscores when asked). Each recomputes the scores, so the backward does
 // 7 tile products instead of 5, but it is deterministic and needs no float atomics.
+#include <mma.h>
+
+#include <cstdlib>
+#include <initializer_list>
+
 #include "cuda/attention_launch.h"
 #include "cuda/smem_tiles.cuh"
 
@@ -72,15 +77,10 @@ __device__ int64_t mask_batch_offset(const AttentionArgs& a, int64_t bh) {
   return offset;
 }
 
-// scale · q_i · k_j with the causal and user masks (masked: -inf), from shared-memory rows.
+// The causal and user masks on a scaled score s of element (i, j) (masked: -inf).
 template <class T, class A>
-__device__ A masked_score(const AttentionArgs& a, const A* q_row, const A* k_row, int64_t i, int64_t j,
-                          int64_t mask_base) {
+__device__ __forceinline__ A apply_masks(const AttentionArgs& a, A s, int64_t i, int64_t j, int64_t mask_base) {
   if (a.causal && j > i) return -infinity_of<A>();
-  A s = 0;
-  const int d = static_cast<int>(a.d);
-  for (int x = 0; x < d; ++x) s += q_row[x] * k_row[x];
-  s *= static_cast<A>(a.scale);
   if (a.mask != nullptr) {
     const int64_t rank = a.mask_layout.ndim;
     const int64_t at = mask_base + i * a.mask_layout.strides[rank - 2] + j * a.mask_layout.strides[rank - 1];
@@ -91,6 +91,17 @@ __device__ A masked_score(const AttentionArgs& a, const A* q_row, const A* k_row
     }
   }
   return s;
+}
+
+// scale · q_i · k_j with the causal and user masks (masked: -inf), from shared-memory rows.
+template <class T, class A>
+__device__ A masked_score(const AttentionArgs& a, const A* q_row, const A* k_row, int64_t i, int64_t j,
+                          int64_t mask_base) {
+  if (a.causal && j > i) return -infinity_of<A>();
+  A s = 0;
+  const int d = static_cast<int>(a.d);
+  for (int x = 0; x < d; ++x) s += q_row[x] * k_row[x];
+  return apply_masks<T>(a, s * static_cast<A>(a.scale), i, j, mask_base);
 }
 
 // Reductions over the `group` lanes serving one tile row (all 32 lanes of the warp must call).
@@ -185,6 +196,142 @@ __global__ void __launch_bounds__(kThreads)
       T* o = out + (bh * a.L + i) * dv;
       for (int c = g; c < dv; c += group) o[c] = convert<T>(o_tile[r * ldv + c] * inverse);
       if (g == 0) lse[bh * a.L + i] = empty_row ? infinity_of<A>() : row_max + log_acc(row_sum);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- forward on tensor cores
+// Note [CUDA attention tensor cores]: for bfloat16/float16 with d == dv in {64, 128} the forward
+// runs Q Kᵀ and P V on tensor cores (wmma 16 × 16 × 16, fp32 accumulation): a block of 4 warps
+// per 64 query rows, each warp owning 16 of them; K/V tiles of 64 keys in shared memory (16-bit,
+// rows padded by 8 elements). The scores land in shared memory as fp32, where the warp's lanes
+// (two per row) apply scale, masks, dropout and the online softmax, write P in the 16-bit type
+// and rescale the fp32 output accumulator, which stays in shared memory: a wmma accumulator's
+// element-to-row mapping is opaque, so the per-row rescale cannot be done on fragments. P is
+// rounded to 16 bits for the PV product, as FlashAttention does; the row sums use the fp32
+// probabilities. Other shapes and the backward use the CUDA-core kernels.
+namespace wmma = nvcuda::wmma;
+
+constexpr int kMmaRows = 64, kMmaKeys = 64, kMmaWarps = 4;
+
+// Shared-memory layout of the tensor-core forward for head dim D (byte offsets, 128-aligned,
+// so every fragment pointer is 32-byte aligned: row blocks of 16 and column blocks of 16).
+template <int D> struct MmaLayout {
+  static constexpr int ld_in = D + 8;             // Q, K, V (16-bit; ldm a multiple of 8)
+  static constexpr int ld_scores = kMmaKeys + 4;  // fp32 scores (ldm a multiple of 4)
+  static constexpr int ld_probs = kMmaKeys + 8;   // 16-bit probabilities
+  static constexpr int ld_out = D + 4;            // fp32 output accumulator
+  static constexpr size_t round(size_t bytes) { return (bytes + 127) / 128 * 128; }
+  static constexpr size_t q = 0;
+  static constexpr size_t k = q + round(size_t{kMmaRows} * ld_in * 2);
+  static constexpr size_t v = k + round(size_t{kMmaKeys} * ld_in * 2);
+  static constexpr size_t scores = v + round(size_t{kMmaKeys} * ld_in * 2);
+  static constexpr size_t probs = scores + round(size_t{kMmaRows} * ld_scores * 4);
+  static constexpr size_t out = probs + round(size_t{kMmaRows} * ld_probs * 2);
+  static constexpr size_t bytes = out + round(size_t{kMmaRows} * ld_out * 4);
+};
+
+template <class T, int D>
+__global__ void __launch_bounds__(kMmaWarps * 32)
+    forward_mma_kernel(AttentionArgs a, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+                       T* __restrict__ out, float* __restrict__ lse) {
+  using Layout = MmaLayout<D>;
+  unsigned char* base = arena_as<unsigned char>();
+  T* q_tile = reinterpret_cast<T*>(base + Layout::q);  // (64, D)
+  T* k_tile = reinterpret_cast<T*>(base + Layout::k);  // (64, D)
+  T* v_tile = reinterpret_cast<T*>(base + Layout::v);  // (64, D)
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  // This warp's 16 rows of the scores, probabilities and output accumulator.
+  float* scores = reinterpret_cast<float*>(base + Layout::scores) + warp * 16 * Layout::ld_scores;
+  T* probs = reinterpret_cast<T*>(base + Layout::probs) + warp * 16 * Layout::ld_probs;
+  float* acc = reinterpret_cast<float*>(base + Layout::out) + warp * 16 * Layout::ld_out;
+  const int r = lane / 2, half = lane % 2;  // lanes 2r and 2r + 1 serve row r, even and odd columns
+  float* s_row = scores + r * Layout::ld_scores;
+  T* p_row = probs + r * Layout::ld_probs;
+  float* o_row = acc + r * Layout::ld_out;
+  const float neg_inf = -infinity_of<float>();
+  const int64_t query_blocks = (a.L + kMmaRows - 1) / kMmaRows;
+  for (int64_t block = blockIdx.x; block < a.batch_heads * query_blocks; block += gridDim.x) {
+    const int64_t bh = block / query_blocks;
+    const int64_t i0 = (query_blocks - 1 - block % query_blocks) * kMmaRows;
+    const int m = static_cast<int>(min(static_cast<int64_t>(kMmaRows), a.L - i0));
+    const bool active = warp * 16 + r < m;
+    const int64_t i = i0 + warp * 16 + r;
+    const int64_t mask_base = a.mask != nullptr ? mask_batch_offset(a, bh) : 0;
+    __syncthreads();  // the previous block's tiles are no longer read
+    load_rows(q_tile, Layout::ld_in, q + (bh * a.L + i0) * D, m, kMmaRows, D);
+    for (int c = half; c < D; c += 2) o_row[c] = 0.f;
+    float row_max = neg_inf, row_sum = 0.f;
+    const int64_t key_end = a.causal ? min(a.S, i0 + m) : a.S;
+    for (int64_t j0 = 0; j0 < key_end; j0 += kMmaKeys) {
+      const int n = static_cast<int>(min(static_cast<int64_t>(kMmaKeys), key_end - j0));
+      const int n_row = active ? n : 0;
+      __syncthreads();
+      load_rows(k_tile, Layout::ld_in, k + (bh * a.S + j0) * D, n, kMmaKeys, D);
+      load_rows(v_tile, Layout::ld_in, v + (bh * a.S + j0) * D, n, kMmaKeys, D);
+      __syncthreads();
+      for (int nb = 0; nb < kMmaKeys / 16; ++nb) {  // S (16 × 64) = Q_w K_jᵀ
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> s_frag;
+        wmma::fill_fragment(s_frag, 0.f);
+        for (int kk = 0; kk < D / 16; ++kk) {
+          wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> q_frag;
+          wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> k_frag;  // Kᵀ: K's rows are its columns
+          wmma::load_matrix_sync(q_frag, q_tile + warp * 16 * Layout::ld_in + kk * 16, Layout::ld_in);
+          wmma::load_matrix_sync(k_frag, k_tile + nb * 16 * Layout::ld_in + kk * 16, Layout::ld_in);
+          wmma::mma_sync(s_frag, q_frag, k_frag, s_frag);
+        }
+        wmma::store_matrix_sync(scores + nb * 16, s_frag, Layout::ld_scores, wmma::mem_row_major);
+      }
+      __syncwarp();
+      float tile_max = neg_inf;
+      for (int c = half; c < n_row; c += 2) {
+        const float s = apply_masks<T>(a, s_row[c] * static_cast<float>(a.scale), i, j0 + c, mask_base);
+        s_row[c] = s;
+        tile_max = s > tile_max ? s : tile_max;
+      }
+      tile_max = group_max(tile_max, 2);
+      const float new_max = row_max > tile_max ? row_max : tile_max;
+      float tile_sum = 0.f;
+      for (int c = half; c < kMmaKeys; c += 2) {  // every column: the padding keys get P = 0
+        float prob = 0.f;
+        if (c < n_row && new_max != neg_inf) {
+          prob = exp_acc(s_row[c] - new_max);
+          tile_sum += prob;
+          if (a.dropout_p > 0.0) prob *= dropout_factor<float>(a, bh, i, j0 + c);
+        }
+        p_row[c] = convert<T>(prob);
+      }
+      tile_sum = group_sum(tile_sum, 2);
+      if (new_max != neg_inf) {
+        if (new_max != row_max) {
+          const float correction = row_max == neg_inf ? 0.f : exp_acc(row_max - new_max);
+          row_sum *= correction;
+          for (int c = half; c < D; c += 2) o_row[c] *= correction;
+          row_max = new_max;
+        }
+        row_sum += tile_sum;
+      }
+      __syncwarp();
+      for (int ob = 0; ob < D / 16; ++ob) {  // O_w (16 × D) += P_w V_j
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> o_frag;
+        wmma::load_matrix_sync(o_frag, acc + ob * 16, Layout::ld_out, wmma::mem_row_major);
+        for (int kk = 0; kk < kMmaKeys / 16; ++kk) {
+          wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> p_frag;
+          wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> v_frag;
+          wmma::load_matrix_sync(p_frag, probs + kk * 16, Layout::ld_probs);
+          wmma::load_matrix_sync(v_frag, v_tile + kk * 16 * Layout::ld_in + ob * 16, Layout::ld_in);
+          wmma::mma_sync(o_frag, p_frag, v_frag, o_frag);
+        }
+        wmma::store_matrix_sync(acc + ob * 16, o_frag, Layout::ld_out, wmma::mem_row_major);
+      }
+      __syncwarp();
+    }
+    if (active) {
+      const bool empty_row = row_sum == 0.f;
+      const float inverse = empty_row ? 0.f : 1.f / row_sum;
+      T* o = out + (bh * a.L + i) * D;
+      for (int c = half; c < D; c += 2) o[c] = convert<T>(o_row[c] * inverse);
+      if (half == 0) lse[bh * a.L + i] = empty_row ? infinity_of<float>() : row_max + log_acc(row_sum);
     }
   }
 }
@@ -393,6 +540,36 @@ unsigned grid_of(int64_t blocks) {
 }
 
 constexpr TileShape kForwardShape{2, 2, 1, 0};
+
+// EMBER_CUDA_ATTENTION_TENSOR_CORES=0 sends 16-bit inputs to the CUDA-core kernels (to compare).
+bool tensor_cores_enabled() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("EMBER_CUDA_ATTENTION_TENSOR_CORES");
+    return value == nullptr || value[0] != '0';
+  }();
+  return enabled;
+}
+
+template <class T, int D>
+void launch_forward_mma_for(const AttentionArgs& a, const void* q, const void* k, const void* v, void* out, void* lse,
+                            Stream stream) {
+  constexpr size_t bytes = MmaLayout<D>::bytes;
+  allow_shared_memory(forward_mma_kernel<T, D>, bytes);
+  const int64_t blocks = a.batch_heads * ((a.L + kMmaRows - 1) / kMmaRows);
+  forward_mma_kernel<T, D><<<grid_of(blocks), kMmaWarps * 32, bytes, raw_stream(stream)>>>(
+      a, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), static_cast<T*>(out),
+      static_cast<float*>(lse));
+}
+
+template <class T>
+void launch_forward_mma(const AttentionArgs& a, const void* q, const void* k, const void* v, void* out, void* lse,
+                        Stream stream) {
+  if (a.d == 64) {
+    launch_forward_mma_for<T, 64>(a, q, k, v, out, lse, stream);
+  } else {
+    launch_forward_mma_for<T, 128>(a, q, k, v, out, lse, stream);
+  }
+}
 constexpr TileShape kGradQueryShape{3, 2, 1, 0};
 constexpr TileShape kGradKeyValueShape{3, 3, 2, 2};
 
@@ -403,6 +580,12 @@ void attention_forward(const AttentionArgs& a, ScalarType type, const void* q, c
   if (a.batch_heads == 0 || a.L == 0) return;
   dispatch_floating_type(type, kOp, [&]<class T>() {
     using A = acc_t<T>;
+    if constexpr (is_half_v<T>) {  // Note [CUDA attention tensor cores]
+      if (a.d == a.dv && (a.d == 64 || a.d == 128) && tensor_cores_enabled()) {
+        launch_forward_mma<T>(a, q, k, v, out, lse, stream);
+        return;
+      }
+    }
     const Plan plan = plan_for(a, kForwardShape, sizeof(A));
     allow_shared_memory(forward_kernel<T>, plan.bytes);
     const int64_t blocks = a.batch_heads * ((a.L + plan.tile - 1) / plan.tile);

@@ -38,7 +38,7 @@ __device__ void load_block(A* dst, int ld, const T* src, int64_t src_stride, int
   const int total = tile_rows * width;
   for (int idx = threadIdx.x; idx < total; idx += blockDim.x) {
     const int r = idx / width, c = idx % width;
-    dst[r * ld + c] = r < rows ? convert<A>(src[r * src_stride + c]) : A(0);
+    dst[r * ld + c] = r < rows ? convert<A>(src[r * src_stride + c]) : convert<A>(0.0f);
   }
 }
 // Whole rows of a row-major (rows, width) array.
