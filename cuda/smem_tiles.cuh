@@ -10,7 +10,7 @@ namespace ember::cuda {
 
 // The launch's dynamic shared memory, where a kernel carves its tiles.
 template <class A> __device__ __forceinline__ A* arena_as() {
-  extern __shared__ __align__(16) unsigned char tile_arena[];
+  extern __shared__ __align__(128) unsigned char tile_arena[];  // wmma tiles need 32-byte alignment
   return reinterpret_cast<A*>(tile_arena);
 }
 
