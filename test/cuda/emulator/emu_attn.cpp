@@ -17,6 +17,8 @@ struct Case {
   size_t limit;
 };
 
+int failures = 0;
+
 template <class T>
 void run(const Case& c, unsigned seed) {
   srand(seed);
@@ -113,9 +115,10 @@ void run(const Case& c, unsigned seed) {
                e_ds = c.mask == 2 ? max_rel_err(dbl(dscores), r_ds, atol) : 0.0;
   const double tol = std::is_same_v<T, float> ? 2e-4 : std::is_same_v<T, double> ? 1e-11 : 2e-2;
 
-  const bool ok = e_out < tol && e_lse < tol && e_dq < tol && e_dk < tol && e_dv < tol && e_ds < tol;
+  const bool ok_case = e_out < tol && e_lse < tol && e_dq < tol && e_dk < tol && e_dv < tol && e_ds < tol;
+  if (!ok_case) ++failures;
   std::printf("%s %s BH=%ld L=%ld S=%ld d=%ld dv=%ld causal=%d mask=%d p=%.1f smem=%zu: out %.1e lse %.1e dq %.1e dk %.1e dv %.1e ds %.1e\n",
-              ok ? "OK  " : "FAIL", std::is_same_v<T, float> ? "f32" : std::is_same_v<T, double> ? "f64" : "16b", BH, L, S, d, dv, c.causal, c.mask, c.dropout,
+              ok_case ? "OK  " : "FAIL", std::is_same_v<T, float> ? "f32" : std::is_same_v<T, double> ? "f64" : "16b", BH, L, S, d, dv, c.causal, c.mask, c.dropout,
               fwd_smem, e_out, e_lse, e_dq, e_dk, e_dv, e_ds);
 }
 
@@ -144,4 +147,6 @@ int main() {
   for (const Case& c : cases) { run<double>(c, 2); }
   for (const Case& c : cases) { run<__nv_bfloat16>(c, 5); }
   for (const Case& c : cases) { run<__half>(c, 6); }
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
 }

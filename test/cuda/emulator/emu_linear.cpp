@@ -6,6 +6,8 @@ using namespace ember::cuda;
 
 struct Case { int64_t BH, L, dk, dv, chunk; bool causal; bool gates; size_t limit; };
 
+int failures = 0;
+
 template <class T>
 void run(const Case& c, unsigned seed) {
   srand(seed);
@@ -64,9 +66,10 @@ void run(const Case& c, unsigned seed) {
   const double eo = max_rel_err(dbl(out), r_out, atol), eq = max_rel_err(dbl(dq), r_dq, atol), ek = max_rel_err(dbl(dkk), r_dk, atol),
                ev = max_rel_err(dbl(dvv), r_dv, atol), eg = c.gates ? max_rel_err(dbl(dg), r_dg, atol) : 0.0;
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
-  const bool ok = eo < tol && eq < tol && ek < tol && ev < tol && eg < tol;
+  const bool ok_case = eo < tol && eq < tol && ek < tol && ev < tol && eg < tol;
+  if (!ok_case) ++failures;
   std::printf("%s %s BH=%ld L=%ld dk=%ld dv=%ld chunk=%ld causal=%d gates=%d fwd smem=%zu: out %.1e dq %.1e dk %.1e dv %.1e dg %.1e\n",
-              ok ? "OK  " : "FAIL", std::is_same_v<T, float> ? "f32" : "f64", BH, L, dk, dv, c.chunk, c.causal, c.gates, fsm, eo, eq, ek, ev, eg);
+              ok_case ? "OK  " : "FAIL", std::is_same_v<T, float> ? "f32" : "f64", BH, L, dk, dv, c.chunk, c.causal, c.gates, fsm, eo, eq, ek, ev, eg);
 }
 
 int main() {
@@ -85,4 +88,6 @@ int main() {
   };
   for (const Case& c : cases) run<double>(c, 3);
   for (const Case& c : cases) run<float>(c, 4);
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
 }
