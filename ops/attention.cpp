@@ -1,5 +1,5 @@
 // scaled_dot_product_attention: API, argument checks, dispatch and backward, side by side.
-// Kernels: ops/cpu/attention.cpp. Formulas: autograd/derivatives/attention.md.
+// Kernels: ops/cpu/attention.cpp (CPU), cuda/attention.cu (CUDA). Formulas: autograd/derivatives/attention.md.
 //
 // First-order backward runs the fused recomputing kernel (memory O(L·d)). With create_graph the
 // backward is instead written with differentiable ops (attention_reference's pieces: matmul,
@@ -11,10 +11,10 @@
 #include <limits>
 
 #include "autograd/function.h"
+#include "cuda/attention.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
-#include "cuda/attention.h"
 #include "ops/cpu/attention.h"
 #include "ops/elementwise.h"
 #include "ops/elementwise_util.h"

@@ -1,5 +1,6 @@
 // linear_attention and its reference and recurrent forms: argument checks, feature maps, the
-// normalizer, dispatch and the fused op's backward. Kernels: ops/cpu/linear_attention.cpp.
+// normalizer, dispatch and the fused op's backward. Kernels: ops/cpu/linear_attention.cpp (CPU),
+// cuda/linear_attention.cu (CUDA).
 // The math and the choices: docs/LINEAR_ATTENTION.md.
 //
 // All three forms share one front end (linear_attention_with): feature maps are differentiable
@@ -20,13 +21,13 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/linear_attention.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "engine/profiler.h"
 #include "ops/activation.h"
 #include "ops/compare.h"
-#include "cuda/linear_attention.h"
 #include "ops/cpu/linear_attention.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
