@@ -1,5 +1,5 @@
 // scaled_dot_product_attention: API, argument checks, dispatch and backward, side by side.
-// Kernels: ops/cpu/attention.cpp. Formulas: autograd/derivatives/attention.md.
+// Kernels: ops/cpu/attention.cpp (CPU), cuda/attention.cu (CUDA). Formulas: autograd/derivatives/attention.md.
 //
 // First-order backward runs the fused recomputing kernel (memory O(L·d)). With create_graph the
 // backward is instead written with differentiable ops (attention_reference's pieces: matmul,
@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "autograd/function.h"
+#include "cuda/attention.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -48,7 +49,10 @@ Tensor causal_keep(int64_t L, int64_t S) {
 
 // Row max over the last dim as a constant (..., 1); fully masked rows give 0. Softmax is
 // shift-invariant, so subtracting a constant changes neither the value nor any derivative.
+// Computed on the CPU (a CUDA tensor's scores make a round trip: only the create_graph and
+// empty-problem paths come here).
 Tensor detached_row_max(const Tensor& scores) {
+  if (!scores.device().is_cpu()) return detached_row_max(scores.detach().cpu()).to(scores.device());
   Tensor flat = scores.detach().contiguous();
   Shape out_shape = scores.sizes();
   out_shape.back() = 1;
@@ -70,12 +74,15 @@ Tensor detached_row_max(const Tensor& scores) {
 // Attention weights softmax(q kᵀ · scale + mask), (..., L, S), from differentiable ops only.
 Tensor reference_weights(const Tensor& q, const Tensor& k, const Tensor& mask, bool causal, double scale) {
   Tensor scores = mul(matmul(q, k.transpose(-2, -1)), scale);  // (..., L, S)
-  if (causal) scores = where(causal_keep(q.size(-2), k.size(-2)), scores, kNegInf);
+  if (causal) scores = where(causal_keep(q.size(-2), k.size(-2)).to(q.device()), scores, kNegInf);
   if (mask.defined()) scores = mask.dtype() == DType::bool_ ? where(mask, scores, kNegInf) : add(scores, mask);
   Tensor e = exp(sub(scores, detached_row_max(scores)));
   Tensor denominator = sum(e, {-1}, /*keepdim=*/true);
   return div(e, where(eq(denominator, 0.0), 1.0, denominator));  // fully masked rows -> 0
 }
+
+// The logsumexp is kept in float32 for 16-bit inputs (cuda/attention.h), else in the inputs' dtype.
+DType lse_dtype(DType dtype) { return dtype == DType::bf16 || dtype == DType::f16 ? DType::f32 : dtype; }
 
 double default_scale(int64_t d, std::optional<double> scale) {
   return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(d));
@@ -138,8 +145,6 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   check_defined(kOp, k, "key");
   check_defined(kOp, v, "value");
   check_same_device(kOp, {&q, &k, &v, &attn_mask});
-  check_cpu(kOp, {&q, &k, &v});
-  if (attn_mask.defined()) check_cpu(kOp, {&attn_mask});
   EMBER_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2,
               "{}: query (..., L, d), key (..., S, d) and value (..., S, dv) need at least 2 dims, got query {}, "
               "key {}, value {}", kOp, q.describe(), k.describe(), v.describe());
@@ -190,8 +195,9 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     problem.dropout = {dropout_p, dropout_state.seed, dropout_state.offset};
   }
   auto dropout_factors = [=]() {
-    return dropout_p > 0.0 ? detail::attention_dropout_factors(batch, L, S, dropout_p, dropout_state, q.dtype())
-                           : Tensor();
+    return dropout_p > 0.0
+               ? detail::attention_dropout_factors(batch, L, S, dropout_p, dropout_state, q.dtype()).to(q.device())
+               : Tensor();
   };
 
   // Empty problems go through the composite, whose reductions already get empty sums right
@@ -201,15 +207,20 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   }
 
   const Tensor mask_expanded = attn_mask.defined() ? attn_mask.detach().expand(scores_shape) : Tensor();
-  problem.mask = kernel_mask(mask_expanded, batch_heads);
-  Tensor out = empty(with_rows(batch, L, dv), q.dtype());
-  Tensor lse = empty({batch_heads, L}, q.dtype());
+  const bool on_cuda = q.device().is_cuda();
+  Tensor out = make_tensor(with_rows(batch, L, dv), q.dtype(), q.device());
+  Tensor lse = make_tensor({batch_heads, L}, lse_dtype(q.dtype()), q.device());
   {
     const Tensor qc = qe.detach().contiguous(), kc = ke.detach().contiguous(), vc = ve.detach().contiguous();
-    dispatch_floating(q.dtype(), kOp, [&]<class T>() {
-      cpu::attention_fwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(), out.data_ptr<T>(),
-                            lse.data_ptr<T>());
-    });
+    if (on_cuda) {
+      EMBER_CUDA_KERNEL(kOp, cuda::attention_fwd(problem, qc, kc, vc, mask_expanded, out, lse));
+    } else {
+      problem.mask = kernel_mask(mask_expanded, batch_heads);
+      dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+        cpu::attention_fwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(), out.data_ptr<T>(),
+                              lse.data_ptr<T>());
+      });
+    }
   }
 
   record_backward(kOp, {qe, ke, ve, attn_mask}, {out}, {qe, ke, ve, out, lse},
@@ -222,25 +233,32 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     EMBER_PROFILE_OP("scaled_dot_product_attention_backward", {grad_out, ctx.saved(0), ctx.saved(1), ctx.saved(2)},
                      flops::backward(flops::attention(ctx.saved(0), ctx.saved(1), ctx.saved(2), Tensor()), 2.5));
     cpu::AttentionProblem p = problem;
-    p.mask = kernel_mask(mask_expanded, p.batch_heads);  // the captured copy's pointers
     const Tensor qc = ctx.saved(0).detach().contiguous(), kc = ctx.saved(1).detach().contiguous(),
                  vc = ctx.saved(2).detach().contiguous(), oc = ctx.saved(3).detach().contiguous(),
                  gc = grad_out.detach().contiguous();
     const Tensor& lse_saved = ctx.saved(4);
-    Tensor grad_q = empty(ctx.input_shape(0), qc.dtype());
-    Tensor grad_k = empty(ctx.input_shape(1), qc.dtype());
-    Tensor grad_v = empty(ctx.input_shape(2), qc.dtype());
+    const Device device = qc.device();
+    Tensor grad_q = make_tensor(ctx.input_shape(0), qc.dtype(), device);
+    Tensor grad_k = make_tensor(ctx.input_shape(1), qc.dtype(), device);
+    Tensor grad_v = make_tensor(ctx.input_shape(2), qc.dtype(), device);
     Tensor grad_scores;
     if (ctx.needs_grad(3)) {
       Shape scores_shape = ctx.input_shape(0);
       scores_shape.back() = p.S;
-      grad_scores = empty(scores_shape, qc.dtype());
+      grad_scores = make_tensor(scores_shape, qc.dtype(), device);
     }
-    dispatch_floating(qc.dtype(), kOp, [&]<class T>() {
-      cpu::attention_bwd<T>(p, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(), oc.data_ptr<T>(),
-                            gc.data_ptr<T>(), lse_saved.data_ptr<T>(), grad_q.data_ptr<T>(), grad_k.data_ptr<T>(),
-                            grad_v.data_ptr<T>(), grad_scores.defined() ? grad_scores.data_ptr<T>() : nullptr);
-    });
+    if (device.is_cuda()) {
+      EMBER_CUDA_KERNEL("scaled_dot_product_attention_backward",
+                        cuda::attention_bwd(p, qc, kc, vc, mask_expanded, oc, gc, lse_saved, grad_q, grad_k, grad_v,
+                                            grad_scores));
+    } else {
+      p.mask = kernel_mask(mask_expanded, p.batch_heads);  // the captured tensor's pointers
+      dispatch_floating(qc.dtype(), kOp, [&]<class T>() {
+        cpu::attention_bwd<T>(p, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(), oc.data_ptr<T>(),
+                              gc.data_ptr<T>(), lse_saved.data_ptr<T>(), grad_q.data_ptr<T>(), grad_k.data_ptr<T>(),
+                              grad_v.data_ptr<T>(), grad_scores.defined() ? grad_scores.data_ptr<T>() : nullptr);
+      });
+    }
     return {ctx.needs_grad(0) ? grad_q : Tensor(), ctx.needs_grad(1) ? grad_k : Tensor(),
             ctx.needs_grad(2) ? grad_v : Tensor(),
             ctx.needs_grad(3) ? sum_to(grad_scores, ctx.input_shape(3)) : Tensor()};

@@ -1,5 +1,6 @@
 // linear_attention and its reference and recurrent forms: argument checks, feature maps, the
-// normalizer, dispatch and the fused op's backward. Kernels: ops/cpu/linear_attention.cpp.
+// normalizer, dispatch and the fused op's backward. Kernels: ops/cpu/linear_attention.cpp (CPU),
+// cuda/linear_attention.cu (CUDA).
 // The math and the choices: docs/LINEAR_ATTENTION.md.
 //
 // All three forms share one front end (linear_attention_with): feature maps are differentiable
@@ -20,6 +21,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/linear_attention.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
@@ -50,8 +52,6 @@ void check_inputs(const char* op, const Tensor& q, const Tensor& k, const Tensor
   check_defined(op, k, "k");
   check_defined(op, v, "v");
   check_same_device(op, {&q, &k, &v, &decay});
-  check_cpu(op, {&q, &k, &v});
-  if (decay.defined()) check_cpu(op, {&decay});
   EMBER_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
               "{}: q and k (B, H, L, dk) and v (B, H, L, dv) must be 4-D, got q {}, k {}, v {}", op, q.describe(),
               k.describe(), v.describe());
@@ -112,7 +112,8 @@ Tensor linear_attention_with(const char* op, const Tensor& q, const Tensor& k, c
   const Tensor log_gates = log_gates_of(decay, B, H, L);
   if (!options.normalize) return core(qf, kf, v, log_gates);
   // The ones column makes the core's last column the denominator Σ_s (q_t · k_s) g(t, s).
-  const Tensor both = core(qf, kf, cat({v, ones({B, H, L, 1}, TensorOptions(v.dtype()))}, -1), log_gates);
+  const Tensor both = core(qf, kf, cat({v, ones({B, H, L, 1}, TensorOptions(v.dtype()).device(v.device()))}, -1),
+                           log_gates);
   return div(both.narrow(-1, 0, dv), add(both.narrow(-1, dv, 1), options.eps));
 }
 
@@ -133,7 +134,7 @@ Tensor causal_keep(int64_t L) {
 Tensor apply_decay_mask(const Tensor& x, bool causal, const Tensor& log_gates) {
   if (!causal) return x;
   const int64_t L = x.size(-1);
-  const Tensor keep = causal_keep(L);
+  const Tensor keep = causal_keep(L).to(x.device());
   if (!log_gates.defined()) return where(keep, x, 0.0);
   const Tensor c = cumsum(log_gates, -1);                   // (B, H, L)
   const Tensor exponent = sub(c.unsqueeze(-1), c.unsqueeze(-2));  // (B, H, L, L): c_t - c_s
@@ -202,14 +203,18 @@ Tensor fused_core(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
   EMBER_PROFILE_OP(kOp, {q, k, v, log_gates}, core_cost(q, v, causal, chunk));
   const cpu::LinearAttentionProblem problem = problem_of(q, v, causal, chunk);
   if (is_empty(problem)) return reference_core(q, k, v, log_gates, causal);
-  Tensor out = empty({q.size(0), q.size(1), q.size(2), v.size(3)}, q.dtype());
+  Tensor out = make_tensor({q.size(0), q.size(1), q.size(2), v.size(3)}, q.dtype(), q.device());
   {
     const Tensor qc = q.detach().contiguous(), kc = k.detach().contiguous(), vc = v.detach().contiguous();
     const Tensor gc = log_gates.defined() ? log_gates.detach().contiguous() : Tensor();
-    dispatch_floating(q.dtype(), kOp, [&]<class T>() {
-      cpu::linear_attention_chunked_fwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(),
-                                           gc.defined() ? gc.data_ptr<T>() : nullptr, out.data_ptr<T>());
-    });
+    if (q.device().is_cuda()) {
+      EMBER_CUDA_KERNEL(kOp, cuda::linear_attention_chunked_fwd(problem, qc, kc, vc, gc, out));
+    } else {
+      dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+        cpu::linear_attention_chunked_fwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(),
+                                             gc.defined() ? gc.data_ptr<T>() : nullptr, out.data_ptr<T>());
+      });
+    }
   }
   record_backward(kOp, {q, k, v, log_gates}, {out}, {q, k, v, log_gates},
                   [problem](BackwardContext& ctx) -> TensorList {
@@ -228,15 +233,22 @@ Tensor fused_core(const Tensor& q, const Tensor& k, const Tensor& v, const Tenso
     const Tensor qc = q.detach().contiguous(), kc = ctx.saved(1).detach().contiguous(),
                  vc = v.detach().contiguous(), gc = gates.defined() ? gates.detach().contiguous() : Tensor(),
                  doc = grad_out.detach().contiguous();
-    Tensor grad_q = empty(q.sizes(), q.dtype()), grad_k = empty(q.sizes(), q.dtype()),
-           grad_v = empty(v.sizes(), q.dtype());
-    Tensor grad_gates = ctx.needs_grad(3) ? empty(gates.sizes(), q.dtype()) : Tensor();
-    dispatch_floating(q.dtype(), kOp, [&]<class T>() {
-      cpu::linear_attention_chunked_bwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(),
-                                           gc.defined() ? gc.data_ptr<T>() : nullptr, doc.data_ptr<T>(),
-                                           grad_q.data_ptr<T>(), grad_k.data_ptr<T>(), grad_v.data_ptr<T>(),
-                                           grad_gates.defined() ? grad_gates.data_ptr<T>() : nullptr);
-    });
+    const Device device = q.device();
+    Tensor grad_q = make_tensor(q.sizes(), q.dtype(), device), grad_k = make_tensor(q.sizes(), q.dtype(), device),
+           grad_v = make_tensor(v.sizes(), q.dtype(), device);
+    Tensor grad_gates = ctx.needs_grad(3) ? make_tensor(gates.sizes(), q.dtype(), device) : Tensor();
+    if (device.is_cuda()) {
+      EMBER_CUDA_KERNEL("linear_attention_backward",
+                        cuda::linear_attention_chunked_bwd(problem, qc, kc, vc, gc, doc, grad_q, grad_k, grad_v,
+                                                           grad_gates));
+    } else {
+      dispatch_floating(q.dtype(), kOp, [&]<class T>() {
+        cpu::linear_attention_chunked_bwd<T>(problem, qc.data_ptr<T>(), kc.data_ptr<T>(), vc.data_ptr<T>(),
+                                             gc.defined() ? gc.data_ptr<T>() : nullptr, doc.data_ptr<T>(),
+                                             grad_q.data_ptr<T>(), grad_k.data_ptr<T>(), grad_v.data_ptr<T>(),
+                                             grad_gates.defined() ? grad_gates.data_ptr<T>() : nullptr);
+      });
+    }
     return {ctx.needs_grad(0) ? grad_q : Tensor(), ctx.needs_grad(1) ? grad_k : Tensor(),
             ctx.needs_grad(2) ? grad_v : Tensor(), grad_gates};
   });
@@ -251,6 +263,7 @@ Tensor recurrent_core(const Tensor& q, const Tensor& k, const Tensor& v, const T
               "{}: the recurrent form has no backward (it serves step-by-step inference and tests); call it under "
               "NoGradGuard, or use linear_attention for gradients (q {}, k {}, v {})", op, q.describe(), k.describe(),
               v.describe());
+  check_cpu(op, {&q, &k, &v, &log_gates});  // the recurrent form is a CPU reference (no CUDA kernel)
   const cpu::LinearAttentionProblem problem = problem_of(q, v, causal, 1);
   Tensor out = zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, TensorOptions(q.dtype()));
   if (is_empty(problem)) return out;
