@@ -67,7 +67,7 @@ template <class T, bool kIsMax> struct ExtremeReducer {
   }
   __device__ Acc identity() const { return {T{}, -1}; }
   __device__ void step(Acc& a, T v, int64_t i) const {
-    if (a.index < 0 || beats(v, a.value)) a = {v, i};
+    if (a.index < 0 || beats(v, a.value)) a = Acc{v, i};
   }
   __device__ void merge(Acc& a, const Acc& b) const {
     if (b.index < 0) return;
@@ -206,7 +206,7 @@ template <class T, class Red>
 __global__ void __launch_bounds__(kBlock) reduce_block_per_output(const T* input, StridedLayout kept,
                                                                   StridedLayout reduced, Red red) {
   using Acc = typename Red::Acc;
-  __shared__ alignas(16) unsigned char raw[kBlock * sizeof(Acc)];
+  __shared__ __align__(16) unsigned char raw[kBlock * sizeof(Acc)];
   Acc* scratch = reinterpret_cast<Acc*>(raw);
   const int tid = static_cast<int>(threadIdx.x);
   for (int64_t k = blockIdx.x; k < kept.numel; k += gridDim.x) {

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,7 +91,7 @@ DEVICE_TEST_CASE("cuda reduce: sum, mean, var, std, var_mean, logsumexp, norms m
       });
       check_cuda_matches_cpu("logsumexp", {x},
                              [=](const TensorList& in) { return TensorList{logsumexp(in[0], dims, keep)}; });
-      for (const double p : {1.0, 2.0, INFINITY}) {
+      for (const double p : {1.0, 2.0, std::numeric_limits<double>::infinity()}) {
         INFO("p = " << p);
         check_cuda_matches_cpu("norm", {x}, [=](const TensorList& in) { return TensorList{norm(in[0], p, dims, keep)}; });
       }
