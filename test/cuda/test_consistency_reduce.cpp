@@ -54,7 +54,7 @@ const std::vector<ReduceCase>& reduce_cases() {
       {{6, 1000}, {1}},               // block per output
       {{2, 5000}, {1}, true},         // block per output, several strides per thread
       {{1000, 7}, {0}},               // first dim: strided columns, few outputs (block walk)
-      {{200, 5000}, {0}},             // first dim, many outputs (thread walk over strided rows)
+      {{130, 4200}, {0}},             // first dim, > 4096 outputs: thread walk although R >= 128
       {{37, 5, 33}, {1}},             // middle dim
       {{33, 9, 40}, {0, 2}, true},    // several dims
       {{7, 33, 5}, {}},               // all dims
