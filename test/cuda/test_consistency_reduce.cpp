@@ -500,6 +500,38 @@ DEVICE_TEST_CASE("cuda dropout: the same seed draws the same mask as the CPU") {
   }
 }
 
+// ---------------------------------------------------------------- 16-bit floats
+// The CPU has no bfloat16/float16 kernels, so the half-precision CUDA kernels are compared with the
+// float32 CPU result on the same (already rounded) values, within one rounding of the output.
+DEVICE_TEST_CASE("cuda reduce family: bfloat16 and float16 kernels agree with float32 on the CPU") {
+  for (const DType half : {DType::bf16, DType::f16}) {
+    for (const int64_t D : {33, 1000, 5000}) {
+      INFO(dtype_name(half) << " D = " << D);
+      const Tensor x16 = normal_input({6, D}, DType::f32, 121).to(half);
+      const Tensor x32 = x16.to(DType::f32);
+      const Tensor w16 = normal_input({D}, DType::f32, 122).to(half);
+      const Tensor w32 = w16.to(DType::f32);
+      const Tensor xd = x16.cuda(), wd = w16.cuda();
+      const auto tol = ember::test::tolerance_for(half);
+      auto same = [&](const Tensor& device, const Tensor& host) {
+        REQUIRE(device.dtype() == half);
+        CHECK(ember::test::all_close(values(device.to(DType::f32).cpu()), values(host), tol.rtol, tol.atol * 10));
+      };
+      same(sum(xd, {1}), sum(x32, {1}));
+      same(amax(xd, {0}), amax(x32, {0}));
+      same(logsumexp(xd, {1}), logsumexp(x32, {1}));
+      same(var(xd, {1}), var(x32, {1}));
+      same(softmax(xd, 1), softmax(x32, 1));
+      same(log_softmax(xd, 0), log_softmax(x32, 0));
+      same(layer_norm(xd, {D}, wd), layer_norm(x32, {D}, w32));
+      same(rms_norm(xd, {D}, wd, 1e-5), rms_norm(x32, {D}, w32, 1e-5));
+      CHECK(values(argmax(xd, 1).cpu()) == values(argmax(x32, 1)));
+      const Tensor idx = class_targets({50}, 6, 123);
+      same(embedding(idx.cuda(), xd), embedding(idx, x32));
+    }
+  }
+}
+
 // ---------------------------------------------------------------- devices
 DEVICE_TEST_CASE("cuda reduce family: mixing devices is an error naming both") {
   const Tensor host = ones({4, 5});
