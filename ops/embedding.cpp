@@ -8,6 +8,7 @@
 #include "ops/embedding.h"
 
 #include "autograd/function.h"
+#include "cuda/embedding.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/embedding.h"
@@ -17,13 +18,15 @@ namespace ember {
 
 namespace {
 
-// Indices as contiguous int64, every one checked against [0, V).
+// Indices as contiguous int64 (on their device), every one checked against [0, V). CUDA indices
+// are checked on a host copy: one transfer that synchronizes with the device.
 Tensor checked_indices(const char* op, const Tensor& indices, int64_t V) {
   check_defined(op, indices, "indices");
   EMBER_CHECK(indices.dtype() == DType::i64 || indices.dtype() == DType::i32,
               "{}: indices must be int64 or int32, got {}", op, indices.describe());
   Tensor idx = indices.to(DType::i64).contiguous();
-  const int64_t* p = idx.data_ptr<int64_t>();
+  const Tensor host = idx.device().is_cpu() ? idx : idx.cpu();
+  const int64_t* p = host.data_ptr<int64_t>();
   for (int64_t i = 0; i < idx.numel(); ++i) {
     EMBER_CHECK(p[i] >= 0 && p[i] < V, "{}: index {} at position {} is out of range for {} rows (valid: [0, {}))", op,
                 p[i], i, V, V);
@@ -43,7 +46,7 @@ Tensor embedding_scatter(const Tensor& grad, const Tensor& indices, int64_t V, i
   const char* op = "embedding_backward";
   check_defined(op, grad, "grad");
   check_defined(op, indices, "indices");
-  check_cpu(op, {&grad, &indices});
+  check_same_device(op, {&grad, &indices});
   EMBER_CHECK(is_floating(grad.dtype()), "{}: grad must be floating, got {}", op, grad.describe());
   EMBER_CHECK(V >= 0, "{}: num_weights must be non-negative, got {}", op, V);
   check_padding_idx(op, padding_idx, V);
@@ -53,8 +56,10 @@ Tensor embedding_scatter(const Tensor& grad, const Tensor& indices, int64_t V, i
   EMBER_CHECK(grad.dim() == indices.dim() + 1 && grad.sizes() == expected,
               "{}: grad {} does not match indices {} plus an embedding dim", op, grad.describe(), indices.describe());
   const int64_t D = grad.size(-1);
-  Tensor out = zeros({V, D}, grad.dtype());
-  cpu::embedding_bwd(out, grad.contiguous(), idx, padding_idx);
+  Tensor out = zeros({V, D}, TensorOptions(grad.dtype()).device(grad.device()));
+  const Tensor g = grad.contiguous();
+  if (grad.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::embedding_bwd(out, g, idx, padding_idx));
+  else cpu::embedding_bwd(out, g, idx, padding_idx);
   record_backward(op, {grad}, {out}, {indices}, [padding_idx](BackwardContext& ctx) -> TensorList {
     return {embedding_gather(ctx.saved(0), ctx.grad(0), padding_idx, /*zero_padding=*/true)};
   });
@@ -66,7 +71,7 @@ Tensor embedding_gather(const Tensor& indices, const Tensor& weight, int64_t pad
   const char* op = "embedding";
   check_defined(op, weight, "weight");
   check_defined(op, indices, "indices");
-  check_cpu(op, {&indices, &weight});
+  check_same_device(op, {&indices, &weight});
   EMBER_CHECK(weight.dim() == 2, "{}: weight must be 2-D (num_embeddings, embedding_dim), got {}", op,
               weight.describe());
   EMBER_CHECK(is_floating(weight.dtype()), "{}: weight must be floating, got {}", op, weight.describe());
@@ -75,8 +80,10 @@ Tensor embedding_gather(const Tensor& indices, const Tensor& weight, int64_t pad
   Tensor idx = checked_indices(op, indices, V);
   Shape out_shape = indices.sizes();
   out_shape.push_back(weight.size(1));
-  Tensor out = empty(out_shape, weight.dtype());
-  cpu::embedding_fwd(out, weight, idx, zero_padding ? padding_idx : -1);
+  Tensor out = make_tensor(out_shape, weight.dtype(), weight.device());
+  const int64_t zero_row = zero_padding ? padding_idx : -1;
+  if (weight.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::embedding_fwd(out, weight, idx, zero_row));
+  else cpu::embedding_fwd(out, weight, idx, zero_row);
   record_backward(op, {weight}, {out}, {indices}, [V, padding_idx](BackwardContext& ctx) -> TensorList {
     return {embedding_scatter(ctx.grad(0), ctx.saved(0), V, padding_idx)};
   });

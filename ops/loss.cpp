@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "autograd/function.h"
+#include "cuda/loss.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -51,8 +52,9 @@ Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
 // probability of exactly 0 or 1 gives a finite loss; clamp_min(log(x), -100) would zero the
 // gradient there instead.
 Tensor loss_log(const Tensor& x) {
-  Tensor out = empty(x.sizes(), x.dtype());
-  cpu::clamped_log(out, x);
+  Tensor out = empty_like(x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("loss_log", cuda::clamped_log(out, x));
+  else cpu::clamped_log(out, x);
   record_backward("loss_log", {x}, {out}, {x}, [](BackwardContext& ctx) -> TensorList {
     return {div(ctx.grad(0), ctx.saved(0))};
   });
@@ -72,8 +74,9 @@ Tensor nll_scatter(const Tensor& grad, const NllArgs& a);
 
 // (N, C, S) -> (N, S): out[n, s] = -w[t] x[n, t, s].
 Tensor nll_gather(const Tensor& x3, const NllArgs& a) {
-  Tensor out = empty({a.N, a.S}, x3.dtype());
-  cpu::nll_gather(out, x3, a.target, a.weight, a.ignore_index);
+  Tensor out = make_tensor({a.N, a.S}, x3.dtype(), x3.device());
+  if (x3.device().is_cuda()) EMBER_CUDA_KERNEL("nll_loss", cuda::nll_gather(out, x3, a.target, a.weight, a.ignore_index));
+  else cpu::nll_gather(out, x3, a.target, a.weight, a.ignore_index);
   record_backward("nll_loss", {x3}, {out}, {}, [a](BackwardContext& ctx) -> TensorList {
     return {nll_scatter(ctx.grad(0), a)};
   });
@@ -82,8 +85,10 @@ Tensor nll_gather(const Tensor& x3, const NllArgs& a) {
 
 // (N, S) -> (N, C, S): the adjoint of nll_gather.
 Tensor nll_scatter(const Tensor& grad, const NllArgs& a) {
-  Tensor out = zeros({a.N, a.C, a.S}, grad.dtype());
-  cpu::nll_scatter(out, grad, a.target, a.weight, a.ignore_index);
+  Tensor out = zeros({a.N, a.C, a.S}, TensorOptions(grad.dtype()).device(grad.device()));
+  if (grad.device().is_cuda())
+    EMBER_CUDA_KERNEL("nll_loss_backward", cuda::nll_scatter(out, grad, a.target, a.weight, a.ignore_index));
+  else cpu::nll_scatter(out, grad, a.target, a.weight, a.ignore_index);
   record_backward("nll_loss_backward", {grad}, {out}, {}, [a](BackwardContext& ctx) -> TensorList {
     return {nll_gather(ctx.grad(0), a)};
   });
@@ -95,7 +100,7 @@ NllArgs prepare_nll(const char* op, const Tensor& input, const Tensor& target, c
                     int64_t ignore_index) {
   check_defined(op, input, "input");
   check_defined(op, target, "target");
-  check_cpu(op, {&input, &target, &weight});
+  check_same_device(op, {&input, &target, &weight});
   EMBER_CHECK(is_floating(input.dtype()), "{}: input must be floating, got {}", op, input.describe());
   EMBER_CHECK(input.dim() >= 1, "{}: input must have a class dim, got {}", op, input.describe());
   EMBER_CHECK(target.dtype() == DType::i64 || target.dtype() == DType::i32,
@@ -120,8 +125,10 @@ NllArgs prepare_nll(const char* op, const Tensor& input, const Tensor& target, c
   a.target = target.to(DType::i64).contiguous();
   // The backward nodes keep this copy: it must not alias the caller's tensor, which may change.
   if (a.target.storage() == target.storage()) a.target = a.target.clone();
-  const int64_t* t = a.target.data_ptr<int64_t>();
-  for (int64_t i = 0; i < a.target.numel(); ++i) {
+  // CUDA targets are checked on a host copy: one transfer that synchronizes with the device.
+  const Tensor host_target = a.target.device().is_cpu() ? a.target : a.target.cpu();
+  const int64_t* t = host_target.data_ptr<int64_t>();
+  for (int64_t i = 0; i < host_target.numel(); ++i) {
     EMBER_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < a.C),
                 "{}: target {} at position {} is out of bounds for {} classes (ignore_index {})", op, t[i], i, a.C,
                 ignore_index);
@@ -136,12 +143,20 @@ NllArgs prepare_nll(const char* op, const Tensor& input, const Tensor& target, c
   return a;
 }
 
+// nll's "mean" denominator: the sum of the class weights of the targets that are not ignored.
+double total_weight(const NllArgs& a) {
+  double total = 0;
+  if (a.target.device().is_cuda()) EMBER_CUDA_KERNEL("nll_loss", total = cuda::nll_total_weight(a.target, a.weight, a.ignore_index));
+  else total = cpu::nll_total_weight(a.target, a.weight, a.ignore_index);
+  return total;
+}
+
 // The reduced nll from per-sample values (N, S) laid out by `a`.
 Tensor reduce_nll(const Tensor& per_sample, const NllArgs& a, Reduction reduction) {
   switch (reduction) {
     case Reduction::none: return per_sample.reshape(a.sample_shape);
     case Reduction::sum: return sum(per_sample);
-    default: return div(sum(per_sample), cpu::nll_total_weight(a.target, a.weight, a.ignore_index));
+    default: return div(sum(per_sample), total_weight(a));
   }
 }
 
@@ -152,21 +167,25 @@ Tensor reduce_nll(const Tensor& per_sample, const NllArgs& a, Reduction reductio
 Tensor fused_cross_entropy(const Tensor& logits2d, const NllArgs& a) {
   const Tensor x = logits2d.contiguous();
   const Tensor target = a.target.reshape({a.N});
-  Tensor out = empty({a.N, 1}, x.dtype());
-  Tensor lse = empty({a.N}, x.dtype());
-  cpu::cross_entropy_fwd(out, lse, x, target, a.weight, a.ignore_index);
+  Tensor out = make_tensor({a.N, 1}, x.dtype(), x.device());
+  Tensor lse = make_tensor({a.N}, x.dtype(), x.device());
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("cross_entropy", cuda::cross_entropy_fwd(out, lse, x, target, a.weight, a.ignore_index));
+  else cpu::cross_entropy_fwd(out, lse, x, target, a.weight, a.ignore_index);
   record_backward("cross_entropy", {logits2d}, {out}, {x, lse}, [a](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);  // (N, 1)
     const Tensor& x = ctx.saved(0);
     if (!ctx.create_graph()) {
       EMBER_PROFILE_OP("cross_entropy_backward", {g, x}, flops::same_shape(x, 4, {g}));
-      Tensor grad_x = empty(x.sizes(), x.dtype());
-      cpu::cross_entropy_bwd(grad_x, g.reshape({a.N}).to(x.dtype()), x, ctx.saved(1), a.target.reshape({a.N}), a.weight,
-                             a.ignore_index);
+      Tensor grad_x = empty_like(x);
+      const Tensor grad_n = g.reshape({a.N}).to(x.dtype()), target_n = a.target.reshape({a.N});
+      if (x.device().is_cuda())
+        EMBER_CUDA_KERNEL("cross_entropy_backward",
+                          cuda::cross_entropy_bwd(grad_x, grad_n, x, ctx.saved(1), target_n, a.weight, a.ignore_index));
+      else cpu::cross_entropy_bwd(grad_x, grad_n, x, ctx.saved(1), target_n, a.weight, a.ignore_index);
       return {grad_x};
     }
     // w[t] per sample (0 where ignored) is -nll_gather of a ones tensor.
-    const Tensor sample_weight = neg(nll_gather(ones({a.N, 1, 1}, x.dtype()).expand({a.N, a.C, 1}), a)).detach();
+    const Tensor sample_weight = neg(nll_gather(ones({a.N, 1, 1}, TensorOptions(x.dtype()).device(x.device())).expand({a.N, a.C, 1}), a)).detach();
     const Tensor weighted_grad = mul(g, sample_weight);  // (N, 1)
     return {add(mul(softmax(x, 1), weighted_grad), nll_scatter(g, a).reshape({a.N, a.C}))};
   });
@@ -190,14 +209,16 @@ Tensor pointwise_loss(const char* op, cpu::PointwiseLoss kind, double param, con
   EMBER_PROFILE_OP(op, {input, target}, flops::elementwise({input, target}, 3));
   check_defined(op, input, "input");
   check_defined(op, target, "target");
-  check_cpu(op, {&input, &target});
+  check_same_device(op, {&input, &target});
   EMBER_CHECK(is_floating(input.dtype()) && is_floating(target.dtype()),
               "{}: input and target must be floating, got {} and {}", op, input.describe(), target.describe());
   EMBER_CHECK(input.sizes() == target.sizes(), "{}: input {} and target {} must have the same shape", op,
               input.describe(), target.describe());
   const DType dtype = promote_types(input.dtype(), target.dtype());
-  Tensor out = empty(input.sizes(), dtype);
-  cpu::pointwise_loss(out, input.to(dtype), target.to(dtype), kind, param);
+  Tensor out = make_tensor(input.sizes(), dtype, input.device());
+  const Tensor x = input.to(dtype), t = target.to(dtype);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::pointwise_loss(out, x, t, kind, param));
+  else cpu::pointwise_loss(out, x, t, kind, param);
   record_backward(op, {input, target}, {out}, {input, target}, [grads](BackwardContext& ctx) -> TensorList {
     return grads(ctx.grad(0), ctx.saved(0), ctx.saved(1), ctx.needs_grad(0), ctx.needs_grad(1));
   });
@@ -214,7 +235,7 @@ PointwiseGrads difference_grads(std::function<Tensor(const Tensor&)> derivative)
 
 Tensor apply_weight(const char* op, const Tensor& loss, const Tensor& weight) {
   if (!weight.defined()) return loss;
-  check_cpu(op, {&weight});
+  check_same_device(op, {&loss, &weight});
   EMBER_CHECK(broadcast_shapes(weight.sizes(), loss.sizes(), op) == loss.sizes(),
               "{}: weight {} does not broadcast to the loss shape {}", op, weight.describe(), shape_str(loss.sizes()));
   return mul(loss, weight);
@@ -279,7 +300,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
   switch (r) {
     case Reduction::none: smooth_reduced = smooth; break;
     case Reduction::sum: smooth_reduced = sum(smooth); break;
-    default: smooth_reduced = div(sum(smooth), cpu::nll_total_weight(a.target, a.weight, ignore_index)); break;
+    default: smooth_reduced = div(sum(smooth), total_weight(a)); break;
   }
   return add(mul(nll, 1.0 - label_smoothing), mul(smooth_reduced, label_smoothing / static_cast<double>(C)));
 }
@@ -327,9 +348,13 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, const Ten
   const char* op = "binary_cross_entropy";
   const Reduction r = parse_reduction(op, reduction);
   check_defined(op, probs, "input");
-  check_cpu(op, {&probs});
-  EMBER_CHECK(!is_floating(probs.dtype()) || cpu::all_in_unit_interval(probs),
-              "{}: all elements of input {} should be between 0 and 1", op, probs.describe());
+  check_same_device(op, {&probs});
+  bool in_unit_interval = true;  // a non-floating input fails pointwise_loss's dtype check below
+  if (is_floating(probs.dtype())) {
+    if (probs.device().is_cuda()) EMBER_CUDA_KERNEL(op, in_unit_interval = cuda::all_in_unit_interval(probs));
+    else in_unit_interval = cpu::all_in_unit_interval(probs);
+  }
+  EMBER_CHECK(in_unit_interval, "{}: all elements of input {} should be between 0 and 1", op, probs.describe());
   auto grads = [](const Tensor& g, const Tensor& p, const Tensor& t, bool need_p, bool need_t) -> TensorList {
     // d/dp = (p - t) / max(p (1 - p), 1e-12); d/dt = log(1 - p) - log(p)   (PyTorch's EPSILON)
     Tensor grad_p, grad_t;
@@ -348,7 +373,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   const Reduction r = parse_reduction(op, reduction);
   check_defined(op, logits, "input");
   check_defined(op, target, "target");
-  check_cpu(op, {&logits, &target, &pos_weight});
+  check_same_device(op, {&logits, &target, &pos_weight});
   EMBER_CHECK(is_floating(logits.dtype()) && is_floating(target.dtype()),
               "{}: input and target must be floating, got {} and {}", op, logits.describe(), target.describe());
   EMBER_CHECK(logits.sizes() == target.sizes(), "{}: target {} must have the input's shape {}", op, target.describe(),
@@ -360,9 +385,11 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                 "{}: pos_weight {} does not broadcast to the input {}", op, pos_weight.describe(), logits.describe());
     dtype = promote_types(dtype, pos_weight.dtype());
   }
-  const Tensor pw = pos_weight.defined() ? pos_weight.to(dtype) : scalar_tensor(1.0, dtype);
-  Tensor out = empty(logits.sizes(), dtype);
-  cpu::bce_with_logits(out, logits.to(dtype), target.to(dtype), pw);
+  const Tensor pw = pos_weight.defined() ? pos_weight.to(dtype) : scalar_tensor(1.0, TensorOptions(dtype).device(logits.device()));
+  Tensor out = make_tensor(logits.sizes(), dtype, logits.device());
+  const Tensor logits_d = logits.to(dtype), target_d = target.to(dtype);
+  if (logits.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::bce_with_logits(out, logits_d, target_d, pw));
+  else cpu::bce_with_logits(out, logits_d, target_d, pw);
   const bool has_pos_weight = pos_weight.defined();
   record_backward(op, {logits, target, pos_weight}, {out}, {logits, target, pw},
                   [has_pos_weight](BackwardContext& ctx) -> TensorList {

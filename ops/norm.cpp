@@ -12,6 +12,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/norm.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/norm.h"
@@ -61,11 +62,13 @@ cpu::GradInput grad_input(const Tensor& g) {
 }
 
 Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
-Tensor empty_if(bool wanted, const Shape& shape, DType dtype) { return wanted ? empty(shape, dtype) : Tensor(); }
+// A fresh tensor with `like`'s dtype and device.
+Tensor empty_on(const Shape& shape, const Tensor& like) { return make_tensor(shape, like.dtype(), like.device()); }
+Tensor empty_if(bool wanted, const Shape& shape, const Tensor& like) { return wanted ? empty_on(shape, like) : Tensor(); }
 
 void check_input(const char* op, const Tensor& x, int64_t min_dim) {
   check_defined(op, x, "input");
-  check_cpu(op, {&x});
+  check_same_device(op, {&x});
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point input, got {}", op, x.describe());
   EMBER_CHECK(x.dim() >= min_dim, "{}: expected an input with at least {} dims, got {}", op, min_dim, x.describe());
 }
@@ -73,7 +76,7 @@ void check_input(const char* op, const Tensor& x, int64_t min_dim) {
 // An optional parameter must have `shape` and x's dtype.
 void check_param(const char* op, const char* name, const Tensor& p, const Tensor& x, const Shape& shape) {
   if (!p.defined()) return;
-  check_cpu(op, {&p});
+  check_same_device(op, {&x, &p});
   EMBER_CHECK(p.sizes() == shape, "{}: expected {} of shape {} for input {}, got {}", op, name, shape_str(shape),
               x.describe(), p.describe());
   EMBER_CHECK(p.dtype() == x.dtype(), "{}: {} is {} but the input is {}", op, name, p.describe(), x.describe());
@@ -94,23 +97,28 @@ Tensor row_norm(const char* op, const Tensor& x, const Tensor& weight, const Ten
                 const cpu::RowNormShape& shape, const NormGeometry& geo, double eps) {
   EMBER_PROFILE_OP(op, {x, weight, bias}, flops::same_shape(x, shape.center ? 8 : 6, {weight, bias}));
   EMBER_CHECK(eps >= 0, "{}: eps must be non-negative, got {}", op, eps);
-  Tensor y = empty(x.sizes(), x.dtype());
-  Tensor mean_rows = empty({shape.rows}, x.dtype());
-  Tensor rstd_rows = empty({shape.rows}, x.dtype());
-  cpu::row_norm_forward(y, mean_rows, rstd_rows, x.detach().contiguous(), contiguous_or_undefined(weight),
-                        contiguous_or_undefined(bias), shape, eps);
+  Tensor y = empty_on(x.sizes(), x);
+  Tensor mean_rows = empty_on({shape.rows}, x);
+  Tensor rstd_rows = empty_on({shape.rows}, x);
+  const Tensor xc = x.detach().contiguous(), wc = contiguous_or_undefined(weight), bc = contiguous_or_undefined(bias);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::row_norm_forward(y, mean_rows, rstd_rows, xc, wc, bc, shape, eps));
+  else cpu::row_norm_forward(y, mean_rows, rstd_rows, xc, wc, bc, shape, eps);
   record_backward(op, {x, weight, bias}, {y}, {x, weight, mean_rows, rstd_rows},
                   [shape, geo, eps](BackwardContext& ctx) -> TensorList {
                     const Tensor& g = ctx.grad(0);
                     const Tensor& input = ctx.saved(0);
                     const Tensor& w = ctx.saved(1);
                     if (ctx.create_graph()) return differentiable_backward(ctx, g, input, w, geo, eps);
-                    Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input.dtype());
-                    Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input.dtype());
-                    Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input.dtype());
+                    Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input);
+                    Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input);
+                    Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input);
                     EMBER_PROFILE_OP("norm_backward", {g, input}, flops::same_shape(input, 10, {g}));
-                    cpu::row_norm_backward(grad_x, grad_w, grad_b, grad_input(g), input.detach().contiguous(),
-                                           ctx.saved(2), ctx.saved(3), contiguous_or_undefined(w), shape);
+                    const cpu::GradInput gi = grad_input(g);
+                    const Tensor xc = input.detach().contiguous(), wc = contiguous_or_undefined(w);
+                    if (input.device().is_cuda())
+                      EMBER_CUDA_KERNEL("norm_backward", cuda::row_norm_backward(grad_x, grad_w, grad_b, gi, xc, ctx.saved(2),
+                                                                                 ctx.saved(3), wc, shape));
+                    else cpu::row_norm_backward(grad_x, grad_w, grad_b, gi, xc, ctx.saved(2), ctx.saved(3), wc, shape);
                     return {grad_x, grad_w, grad_b};
                   });
   return y;
@@ -195,7 +203,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   check_param(op, "bias", bias, x, {C});
   for (const Tensor* running : {&running_mean, &running_var}) {
     if (!running->defined()) continue;
-    check_cpu(op, {running});
+    check_same_device(op, {&x, running});
     EMBER_CHECK(running->sizes() == Shape{C} && is_floating(running->dtype()),
                 "{}: running statistics must be floating tensors of shape [{}] for input {}, got {}", op, C,
                 x.describe(), running->describe());
@@ -203,15 +211,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   EMBER_CHECK(eps >= 0, "{}: eps must be non-negative, got {}", op, eps);
   const cpu::BatchNormShape shape{N, C, numel_of(Shape(x.sizes().begin() + 2, x.sizes().end()))};
   Tensor xc = x.detach().contiguous();
-  Tensor batch_mean = empty({C}, x.dtype());
+  Tensor batch_mean = empty_on({C}, x);
   Tensor rstd;
   {
     NoGradGuard no_grad;  // statistics are data here; the graph is recorded below
     if (training) {
       EMBER_CHECK(shape.count() > 1, "{}: expected more than 1 value per channel when training, got input {}", op,
                   x.describe());
-      Tensor batch_var = empty({C}, x.dtype());
-      cpu::batch_norm_stats(batch_mean, batch_var, xc, shape);
+      Tensor batch_var = empty_on({C}, x);
+      if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::batch_norm_stats(batch_mean, batch_var, xc, shape));
+      else cpu::batch_norm_stats(batch_mean, batch_var, xc, shape);
       rstd = rdiv(sqrt(batch_var + eps), 1.0);
       const double unbiased = static_cast<double>(shape.count()) / static_cast<double>(shape.count() - 1);
       if (running_mean.defined()) running_mean.detach().mul_(1.0 - momentum).add_(batch_mean, momentum);
@@ -223,9 +232,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       rstd = rdiv(sqrt(running_var.detach().to(x.dtype()) + eps), 1.0);
     }
   }
-  Tensor y = empty(x.sizes(), x.dtype());
-  cpu::batch_norm_forward(y, xc, batch_mean, rstd, contiguous_or_undefined(weight), contiguous_or_undefined(bias),
-                          shape);
+  Tensor y = empty_on(x.sizes(), x);
+  const Tensor wc = contiguous_or_undefined(weight), bc = contiguous_or_undefined(bias);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::batch_norm_forward(y, xc, batch_mean, rstd, wc, bc, shape));
+  else cpu::batch_norm_forward(y, xc, batch_mean, rstd, wc, bc, shape);
 
   NormGeometry geo;
   geo.stat_shape = x.sizes();
@@ -249,12 +259,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                       if (ctx.needs_grad(2)) grads[2] = sum(g, geo.param_dims);
                       return grads;
                     }
-                    Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input.dtype());
-                    Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input.dtype());
-                    Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input.dtype());
+                    Tensor grad_x = empty_if(ctx.needs_grad(0), input.sizes(), input);
+                    Tensor grad_w = empty_if(ctx.needs_grad(1), ctx.input_shape(1), input);
+                    Tensor grad_b = empty_if(ctx.needs_grad(2), ctx.input_shape(2), input);
                     EMBER_PROFILE_OP("batch_norm_backward", {g, input}, flops::same_shape(input, 10, {g}));
-                    cpu::batch_norm_backward(grad_x, grad_w, grad_b, grad_input(g), input.detach().contiguous(),
-                                             ctx.saved(2), ctx.saved(3), contiguous_or_undefined(w), shape, training);
+                    const cpu::GradInput gi = grad_input(g);
+                    const Tensor xc = input.detach().contiguous(), wc = contiguous_or_undefined(w);
+                    if (input.device().is_cuda())
+                      EMBER_CUDA_KERNEL("batch_norm_backward",
+                                        cuda::batch_norm_backward(grad_x, grad_w, grad_b, gi, xc, ctx.saved(2), ctx.saved(3),
+                                                                  wc, shape, training));
+                    else cpu::batch_norm_backward(grad_x, grad_w, grad_b, gi, xc, ctx.saved(2), ctx.saved(3), wc, shape, training);
                     return {grad_x, grad_w, grad_b};
                   });
   return y;

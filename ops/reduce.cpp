@@ -8,6 +8,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/reduce.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -27,15 +28,19 @@ struct Reduction {
   cpu::ReductionPlan plan;
 };
 
-// Common argument handling: defined, on the CPU, dims valid; then the kernel's layout plan.
+// Common argument handling: defined, dims valid; then the kernel's layout plan (the same plan
+// serves the CPU and the CUDA kernels).
 Reduction prepare(const char* op, const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_defined(op, x, "self");
-  check_cpu(op, {&x});
+  check_same_device(op, {&x});
   Reduction r;
   r.dims = wrap_dims(dims_in, x.dim(), op);
   r.plan = cpu::plan_reduction(x, r.dims, keepdim);
   return r;
 }
+
+// A reduction's output, on x's device.
+Tensor output(const Reduction& r, DType dtype, const Tensor& x) { return make_tensor(r.plan.out_sizes, dtype, x.device()); }
 
 void check_floating(const char* op, const Tensor& x) {
   EMBER_CHECK(x.defined() && is_floating(x.dtype()), "{}: expected a floating-point tensor, got {}", op,
@@ -94,8 +99,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   Reduction r = prepare("sum", x, dims_in, keepdim);
   // Sums of bool and integers accumulate in int64, as in PyTorch.
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::i64;
-  Tensor out = empty(r.plan.out_sizes, out_dtype);
-  cpu::sum(r.plan, out);
+  Tensor out = output(r, out_dtype, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("sum", cuda::sum(r.plan, out)); else cpu::sum(r.plan, out);
   record_backward("sum", {x}, {out}, {}, [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
     return {unsqueeze_reduced(ctx.grad(0), dims, keepdim).expand(ctx.input_shape(0))};
   });
@@ -132,8 +137,8 @@ Tensor prod(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
   EMBER_PROFILE_OP("prod", {x}, flops::reduction(x, dims_in));
   Reduction r = prepare("prod", x, dims_in, keepdim);
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::i64;
-  Tensor out = empty(r.plan.out_sizes, out_dtype);
-  cpu::prod(r.plan, out);
+  Tensor out = output(r, out_dtype, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("prod", cuda::prod(r.plan, out)); else cpu::prod(r.plan, out);
   record_backward("prod", {x}, {out}, {x, out}, [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
     const Tensor& input = ctx.saved(0);
     const Tensor grad = unsqueeze_reduced(ctx.grad(0), dims, keepdim);
@@ -162,8 +167,8 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, double correcti
   check_defined("var", x, "self");
   check_floating("var", x);
   Reduction r = prepare("var", x, dims_in, keepdim);
-  Tensor out = empty(r.plan.out_sizes, x.dtype());
-  cpu::var_mean(r.plan, out, Tensor(), correction);
+  Tensor out = output(r, x.dtype(), x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("var", cuda::var_mean(r.plan, out, Tensor(), correction)); else cpu::var_mean(r.plan, out, Tensor(), correction);
   record_backward("var", {x}, {out}, {x}, [dims = r.dims, keepdim, correction](BackwardContext& ctx) -> TensorList {
     return {var_backward(unsqueeze_reduced(ctx.grad(0), dims, keepdim), ctx.saved(0), dims, correction)};
   });
@@ -175,9 +180,9 @@ Tensor std(const Tensor& x, const std::vector<int64_t>& dims_in, double correcti
   check_defined("std", x, "self");
   check_floating("std", x);
   Reduction r = prepare("std", x, dims_in, keepdim);
-  Tensor out = empty(r.plan.out_sizes, x.dtype());
+  Tensor out = output(r, x.dtype(), x);
   {
-    cpu::var_mean(r.plan, out, Tensor(), correction);
+    if (x.device().is_cuda()) EMBER_CUDA_KERNEL("var", cuda::var_mean(r.plan, out, Tensor(), correction)); else cpu::var_mean(r.plan, out, Tensor(), correction);
     NoGradGuard no_grad;
     out.sqrt_();
   }
@@ -198,9 +203,9 @@ std::pair<Tensor, Tensor> var_mean(const Tensor& x, const std::vector<int64_t>& 
   check_defined("var_mean", x, "self");
   check_floating("var_mean", x);
   Reduction r = prepare("var_mean", x, dims_in, keepdim);
-  Tensor variance = empty(r.plan.out_sizes, x.dtype());
-  Tensor average = empty(r.plan.out_sizes, x.dtype());
-  cpu::var_mean(r.plan, variance, average, correction);
+  Tensor variance = output(r, x.dtype(), x);
+  Tensor average = output(r, x.dtype(), x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("var_mean", cuda::var_mean(r.plan, variance, average, correction)); else cpu::var_mean(r.plan, variance, average, correction);
   record_backward("var_mean", {x}, {variance, average}, {x},
                   [dims = r.dims, keepdim, correction](BackwardContext& ctx) -> TensorList {
                     const Tensor& input = ctx.saved(0);
@@ -218,8 +223,8 @@ static ValuesIndices extreme_along_dim(const char* op, const Tensor& x, int64_t 
   const int64_t dim = wrap_dim(dim_in, x.dim(), op);
   Reduction r = prepare(op, x, {dim}, keepdim);
   check_nonempty(op, x, r);
-  ValuesIndices out{empty(r.plan.out_sizes, x.dtype()), empty(r.plan.out_sizes, DType::i64)};
-  cpu::max_with_indices(r.plan, out.values, out.indices, is_max);
+  ValuesIndices out{output(r, x.dtype(), x), output(r, DType::i64, x)};
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::max_with_indices(r.plan, out.values, out.indices, is_max)); else cpu::max_with_indices(r.plan, out.values, out.indices, is_max);
   record_backward(op, {x}, {out.values, out.indices}, {out.indices},
                   [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
                     // The gradient goes to the reported index only (0-d input: dims is empty).
@@ -240,8 +245,8 @@ static Tensor extreme_over_dims(const char* op, const Tensor& x, const std::vect
   EMBER_PROFILE_OP(op, {x}, flops::reduction(x, dims_in));
   Reduction r = prepare(op, x, dims_in, keepdim);
   check_nonempty(op, x, r);
-  Tensor out = empty(r.plan.out_sizes, x.dtype());
-  cpu::amax(r.plan, out, is_max);
+  Tensor out = output(r, x.dtype(), x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::amax(r.plan, out, is_max)); else cpu::amax(r.plan, out, is_max);
   record_backward(op, {x}, {out}, {x, out}, [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
     return {evenly_distribute_backward(unsqueeze_reduced(ctx.grad(0), dims, keepdim), ctx.saved(0),
                                        unsqueeze_reduced(ctx.saved(1), dims, keepdim))};
@@ -267,8 +272,8 @@ static Tensor arg_extreme(const char* op, const Tensor& x, std::optional<int64_t
   const std::vector<int64_t> dims = dim ? std::vector<int64_t>{wrap_dim(*dim, x.dim(), op)} : std::vector<int64_t>{};
   Reduction r = prepare(op, x, dims, keepdim);
   check_nonempty(op, x, r);
-  Tensor indices = empty(r.plan.out_sizes, DType::i64);
-  cpu::max_with_indices(r.plan, Tensor(), indices, is_max);
+  Tensor indices = output(r, DType::i64, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::max_with_indices(r.plan, Tensor(), indices, is_max)); else cpu::max_with_indices(r.plan, Tensor(), indices, is_max);
   return indices;
 }
 
@@ -281,8 +286,8 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims_in, bool keep
   check_defined("logsumexp", x, "self");
   check_floating("logsumexp", x);
   Reduction r = prepare("logsumexp", x, dims_in, keepdim);
-  Tensor out = empty(r.plan.out_sizes, x.dtype());
-  cpu::logsumexp(r.plan, out);
+  Tensor out = output(r, x.dtype(), x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("logsumexp", cuda::logsumexp(r.plan, out)); else cpu::logsumexp(r.plan, out);
   // d lse / dx = softmax(x) = exp(x - lse)
   record_backward("logsumexp", {x}, {out}, {x, out}, [dims = r.dims, keepdim](BackwardContext& ctx) -> TensorList {
     const Tensor result = unsqueeze_reduced(ctx.saved(1), dims, keepdim);
@@ -302,8 +307,8 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims_in, bool
   else if (std::isinf(p) && p > 0) kind = cpu::NormKind::linf;
   else EMBER_FAIL("norm: p = {} is not supported (expected 1, 2, inf or \"fro\") for {}", p, x.describe());
   Reduction r = prepare("norm", x, dims_in, keepdim);
-  Tensor out = empty(r.plan.out_sizes, x.dtype());
-  cpu::norm(r.plan, out, kind);
+  Tensor out = output(r, x.dtype(), x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("norm", cuda::norm(r.plan, out, kind)); else cpu::norm(r.plan, out, kind);
   record_backward("norm", {x}, {out}, {x, out}, [dims = r.dims, keepdim, kind](BackwardContext& ctx) -> TensorList {
     const Tensor& input = ctx.saved(0);
     const Tensor grad = unsqueeze_reduced(ctx.grad(0), dims, keepdim);
@@ -338,24 +343,24 @@ Tensor norm(const Tensor& x, const std::string& p, const std::vector<int64_t>& d
 Tensor all(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   EMBER_PROFILE_OP("all", {x}, flops::reduction(x, dims));
   Reduction r = prepare("all", x, dims, keepdim);
-  Tensor out = empty(r.plan.out_sizes, DType::bool_);
-  cpu::any_all(r.plan, out, /*is_all=*/true);
+  Tensor out = output(r, DType::bool_, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("all", cuda::any_all(r.plan, out, /*is_all=*/true)); else cpu::any_all(r.plan, out, /*is_all=*/true);
   return out;
 }
 
 Tensor any(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   EMBER_PROFILE_OP("any", {x}, flops::reduction(x, dims));
   Reduction r = prepare("any", x, dims, keepdim);
-  Tensor out = empty(r.plan.out_sizes, DType::bool_);
-  cpu::any_all(r.plan, out, /*is_all=*/false);
+  Tensor out = output(r, DType::bool_, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("any", cuda::any_all(r.plan, out, /*is_all=*/false)); else cpu::any_all(r.plan, out, /*is_all=*/false);
   return out;
 }
 
 Tensor count_nonzero(const Tensor& x, const std::vector<int64_t>& dims) {
   EMBER_PROFILE_OP("count_nonzero", {x}, flops::reduction(x, dims));
   Reduction r = prepare("count_nonzero", x, dims, /*keepdim=*/false);
-  Tensor out = empty(r.plan.out_sizes, DType::i64);
-  cpu::count_nonzero(r.plan, out);
+  Tensor out = output(r, DType::i64, x);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("count_nonzero", cuda::count_nonzero(r.plan, out)); else cpu::count_nonzero(r.plan, out);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "ops/softmax.h"
 
 #include "autograd/function.h"
+#include "cuda/softmax.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/softmax.h"
@@ -28,8 +29,11 @@ cpu::SoftmaxLayout layout_of(const Shape& sizes, int64_t dim) {
 Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool log, bool create_graph) {
   if (!create_graph) {
     EMBER_PROFILE_OP(log ? "log_softmax_backward" : "softmax_backward", {grad, y}, flops::same_shape(y, 4, {grad}));
-    Tensor grad_in = empty(y.sizes(), y.dtype());
-    cpu::softmax_bwd(grad_in, grad.to(y.dtype()).contiguous(), y.contiguous(), layout_of(y.sizes(), dim), log);
+    Tensor grad_in = empty_like(y);
+    const Tensor g = grad.to(y.dtype()).contiguous(), yc = y.contiguous();
+    const cpu::SoftmaxLayout layout = layout_of(y.sizes(), dim);
+    if (y.device().is_cuda()) EMBER_CUDA_KERNEL("softmax_backward", cuda::softmax_bwd(grad_in, g, yc, layout, log));
+    else cpu::softmax_bwd(grad_in, g, yc, layout, log);
     return grad_in;
   }
   if (log) return sub(grad, mul(exp(y), sum(grad, {dim}, /*keepdim=*/true)));
@@ -39,15 +43,20 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& y, int64_t dim, bool l
 Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim_in, bool log) {
   EMBER_PROFILE_OP(op, {x}, flops::same_shape(x, 5));
   check_defined(op, x, "self");
-  check_cpu(op, {&x});
+  check_same_device(op, {&x});
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point tensor, got {}", op, x.describe());
   if (x.dim() == 0) {
     wrap_dim(dim_in, 0, op);  // validates the dim; a scalar is a one-element row
     return softmax_impl(op, x.reshape({1}), 0, log).reshape({});
   }
   const int64_t dim = wrap_dim(dim_in, x.dim(), op);
-  Tensor out = empty(x.sizes(), x.dtype());
-  if (x.numel() > 0) cpu::softmax_fwd(out, x.contiguous(), layout_of(x.sizes(), dim), log);
+  Tensor out = make_tensor(x.sizes(), x.dtype(), x.device());
+  if (x.numel() > 0) {
+    const Tensor xc = x.contiguous();
+    const cpu::SoftmaxLayout layout = layout_of(x.sizes(), dim);
+    if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::softmax_fwd(out, xc, layout, log));
+    else cpu::softmax_fwd(out, xc, layout, log);
+  }
   record_backward(op, {x}, {out}, {out}, [dim, log](BackwardContext& ctx) -> TensorList {
     return {softmax_backward(ctx.grad(0), ctx.saved(0), dim, log, ctx.create_graph())};
   });
