@@ -23,6 +23,8 @@ namespace {
 
 using namespace ember;
 
+#if EMBER_WITH_CUDA
+
 constexpr int64_t kGemmSize = 4096;
 constexpr int64_t kStreamElements = int64_t{1} << 26;  // 64 Mi elements: 256 MiB of float32
 constexpr int64_t kRowLength = 4096;                    // layer_norm / softmax rows
@@ -31,8 +33,6 @@ void set_rate(benchmark::State& state, const char* name, double per_iteration) {
   state.counters[name] = benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate,
                                             benchmark::Counter::kIs1000);
 }
-
-#if EMBER_WITH_CUDA
 
 cudaStream_t current_raw_stream() { return static_cast<cudaStream_t>(cuda::current_stream(0).handle); }
 
