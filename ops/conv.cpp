@@ -4,10 +4,12 @@
 //   convolution_transpose(dy, w) dx = the adjoint of x ↦ x ⋆ w (conv_transpose2d's forward)
 //   weight_gradient(x, dy)       dw = the adjoint of w ↦ x ⋆ w
 // Each one's backward is written with the other two, so every order of derivative works.
-// Kernels: ops/cpu/conv.cpp. Formulas: autograd/derivatives/matmul.md.
+// Kernels: ops/cpu/conv.cpp (im2col/Winograd/direct), cuda/conv.cpp (cuDNN).
+// Formulas: autograd/derivatives/matmul.md.
 #include "ops/conv.h"
 
 #include "autograd/function.h"
+#include "cuda/conv.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/conv.h"
@@ -58,9 +60,15 @@ Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& bias, const C
                    flops::conv2d(x.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
                                  flops::bytes_of({x, w, bias}) +
                                      flops::output_bytes({x}, x.size(0) * w.size(0) * out_h * out_w)));
-  Tensor y = empty({x.size(0), w.size(0), out_h, out_w}, x.dtype());
-  cpu::conv2d_forward(y, x.contiguous(), w.contiguous(), bias.defined() ? bias.contiguous() : bias,
-                      geometry(x.size(0), x.size(1), in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s));
+  Tensor y = make_tensor({x.size(0), w.size(0), out_h, out_w}, x.dtype(), x.device());
+  const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias.defined() ? bias.contiguous() : bias;
+  const cpu::Conv2dGeometry geom =
+      geometry(x.size(0), x.size(1), in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s);
+  if (x.device().is_cuda()) {
+    EMBER_CUDA_KERNEL("conv2d", cuda::conv2d_forward(y, xc, wc, bc, geom));
+  } else {
+    cpu::conv2d_forward(y, xc, wc, bc, geom);
+  }
   record_backward("conv2d", {x, w, bias}, {y}, {x, w},
                   [s, in_h, in_w, kernel_h, kernel_w](BackwardContext& ctx) -> TensorList {
                     const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
@@ -81,10 +89,15 @@ Tensor convolution_transpose(const Tensor& dy, const Tensor& w, const Tensor& bi
                    flops::conv2d(dy.size(0), w.size(0), out_h, out_w, w.size(1), kernel_h, kernel_w,
                                  flops::bytes_of({dy, w, bias}) +
                                      flops::output_bytes({dy}, dy.size(0) * in_channels * in_h * in_w)));
-  Tensor dx = empty({dy.size(0), in_channels, in_h, in_w}, dy.dtype());
-  cpu::conv2d_input_backward(
-      dx, dy.contiguous(), w.contiguous(), bias.defined() ? bias.contiguous() : bias,
-      geometry(dy.size(0), in_channels, in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s));
+  Tensor dx = make_tensor({dy.size(0), in_channels, in_h, in_w}, dy.dtype(), dy.device());
+  const Tensor dyc = dy.contiguous(), wc = w.contiguous(), bc = bias.defined() ? bias.contiguous() : bias;
+  const cpu::Conv2dGeometry geom =
+      geometry(dy.size(0), in_channels, in_h, in_w, w.size(0), out_h, out_w, kernel_h, kernel_w, s);
+  if (dy.device().is_cuda()) {
+    EMBER_CUDA_KERNEL("conv_transpose2d", cuda::conv2d_input_backward(dx, dyc, wc, bc, geom));
+  } else {
+    cpu::conv2d_input_backward(dx, dyc, wc, bc, geom);
+  }
   record_backward("conv_transpose2d", {dy, w, bias}, {dx}, {dy, w},
                   [s, out_h, out_w, kernel_h, kernel_w](BackwardContext& ctx) -> TensorList {
                     const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
@@ -102,10 +115,15 @@ Tensor weight_gradient(const Tensor& x, const Tensor& dy, const ConvSpec& s, int
                    flops::conv2d(x.size(0), dy.size(1), out_h, out_w, x.size(1) / s.groups, kernel_h, kernel_w,
                                  flops::bytes_of({x, dy}) +
                                      flops::output_bytes({x}, dy.size(1) * x.size(1) / s.groups * kernel_h * kernel_w)));
-  Tensor dw = empty({dy.size(1), x.size(1) / s.groups, kernel_h, kernel_w}, x.dtype());
-  cpu::conv2d_weight_backward(
-      dw, x.contiguous(), dy.contiguous(),
-      geometry(x.size(0), x.size(1), in_h, in_w, dy.size(1), out_h, out_w, kernel_h, kernel_w, s));
+  Tensor dw = make_tensor({dy.size(1), x.size(1) / s.groups, kernel_h, kernel_w}, x.dtype(), x.device());
+  const Tensor xc = x.contiguous(), dyc = dy.contiguous();
+  const cpu::Conv2dGeometry geom =
+      geometry(x.size(0), x.size(1), in_h, in_w, dy.size(1), out_h, out_w, kernel_h, kernel_w, s);
+  if (x.device().is_cuda()) {
+    EMBER_CUDA_KERNEL("conv2d_weight_backward", cuda::conv2d_weight_backward(dw, xc, dyc, geom));
+  } else {
+    cpu::conv2d_weight_backward(dw, xc, dyc, geom);
+  }
   record_backward("conv2d_weight_backward", {x, dy}, {dw}, {x, dy},
                   [s, in_h, in_w, out_h, out_w](BackwardContext& ctx) -> TensorList {
                     const Tensor g = ctx.grad(0).contiguous();  // once, not once per gradient
@@ -120,7 +138,6 @@ void check_tensors(const char* op, const Tensor& x, const Tensor& w, const Tenso
   check_defined(op, x, "input");
   check_defined(op, w, "weight");
   check_same_device(op, {&x, &w, &bias});
-  check_cpu(op, {&x, &w, &bias});
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point input, got {}", op, x.describe());
   EMBER_CHECK(w.dtype() == x.dtype(), "{}: input {} and weight {} must have the same dtype", op, x.describe(),
               w.describe());

@@ -1,7 +1,8 @@
 // Matrix products: API, argument checks, dispatch and backward, side by side.
 // Every product lowers to one differentiable core, `batched_product` ((B, M, K) · (B, K, N) plus
 // an optional broadcast addend), whose backward is itself written with bmm, so double backward
-// works. Kernels: ops/cpu/matmul.cpp. Formulas: autograd/derivatives/matmul.md.
+// works. Kernels: ops/cpu/matmul.cpp (OpenBLAS), cuda/matmul.cpp (cuBLAS/cuBLASLt).
+// Formulas: autograd/derivatives/matmul.md.
 #include "ops/matmul.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <map>
 
 #include "autograd/function.h"
+#include "cuda/matmul.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
@@ -26,7 +28,6 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   check_defined(op, a, "self");
   check_defined(op, b, "other");
   check_same_device(op, {&a, &b});
-  check_cpu(op, {&a, &b});
   EMBER_CHECK(a.dtype() == b.dtype(), "{}: expected both operands to have the same dtype, got {} and {}", op,
               a.describe(), b.describe());
   EMBER_CHECK(a.dtype() != DType::bool_, "{}: bool tensors are not supported ({})", op, a.describe());
@@ -35,9 +36,18 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
 // out = a · b (+ addend broadcast to the output). a: (B, M, K), b: (B, K, N), already checked.
 Tensor batched_product(const Tensor& a, const Tensor& b, const Tensor& addend) {
   const Shape out_shape{a.size(0), a.size(1), b.size(2)};
-  Tensor out = empty(out_shape, a.dtype());
-  if (addend.defined()) copy_data(out, addend.expand(out_shape));
-  cpu::bmm(out, a, b, /*accumulate=*/addend.defined());
+  Tensor out = make_tensor(out_shape, a.dtype(), a.device());
+  // linear's bias (N) goes to cuBLASLt's bias epilogue on CUDA; any other addend is written
+  // into out first and the product accumulated onto it.
+  const bool bias_row = a.device().is_cuda() && addend.defined() && addend.dim() == 1;
+  if (addend.defined() && !bias_row) copy_data(out, addend.expand(out_shape));
+  if (!a.device().is_cuda()) {
+    cpu::bmm(out, a, b, /*accumulate=*/addend.defined());
+  } else if (bias_row) {
+    EMBER_CUDA_KERNEL("linear", cuda::bmm_bias(out, a, b, addend));
+  } else {
+    EMBER_CUDA_KERNEL("matmul", cuda::bmm(out, a, b, /*accumulate=*/addend.defined()));
+  }
   record_backward("bmm", {a, b, addend}, {out}, {a, b}, [](BackwardContext& ctx) -> TensorList {
     // d(a·b)/da = g·bᵀ, d(a·b)/db = aᵀ·g; transposed views reach BLAS without a copy.
     const Tensor& g = ctx.grad(0);
@@ -161,7 +171,7 @@ Tensor take_diagonal(const Tensor& t, int64_t i, int64_t j) {
   Shape eye_shape(static_cast<size_t>(t.dim()), 1);
   eye_shape[i] = n;
   eye_shape[j] = n;
-  return sum(mul(t, eye(n, n, t.dtype()).reshape(eye_shape)), {j});
+  return sum(mul(t, eye(n, n, TensorOptions(t.dtype()).device(t.device())).reshape(eye_shape)), {j});
 }
 
 struct Labeled {
@@ -222,11 +232,11 @@ Tensor einsum(const std::string& equation_in, const std::vector<Tensor>& operand
               operands.size());
   EMBER_CHECK(terms.size() == operands.size(), "einsum: '{}' names {} operands but {} were given", equation_in,
               terms.size(), operands.size());
+  if (operands.size() == 2) check_same_device("einsum", {&operands[0], &operands[1]});
   std::map<char, int64_t> letter_size;
   std::map<char, int> letter_count;
   for (size_t k = 0; k < terms.size(); ++k) {
     check_defined("einsum", operands[k], "operand");
-    check_cpu("einsum", {&operands[k]});
     EMBER_CHECK(static_cast<int64_t>(terms[k].size()) == operands[k].dim(),
                 "einsum: subscripts '{}' do not match operand {} of shape {}", terms[k], k, operands[k].describe());
     for (size_t d = 0; d < terms[k].size(); ++d) {
