@@ -7,6 +7,7 @@
 // vq: TFLOP/s over the 2·N·K·D multiply-adds of the distances.
 #include <benchmark/benchmark.h>
 
+#include "cuda/runtime.h"
 #include "ember.h"
 #include "ember_config.h"
 
