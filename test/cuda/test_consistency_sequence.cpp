@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "cuda/consistency.h"
 #include "cuda/device_test.h"
 
@@ -23,11 +25,9 @@ namespace {
 constexpr DType kDtypes[] = {DType::f32, DType::f64};
 constexpr int64_t kLengths[] = {1, 63, 500, 1000, 4097};
 
+// "op dtype a b c" (the INFO line of a case); fmt, not string +, which trips g++ 12's -Wrestrict.
 std::string label(const std::string& op, DType dtype, int64_t a, int64_t b = -1, int64_t c = -1) {
-  std::string s = op + " " + dtype_name(dtype) + " " + std::to_string(a);
-  if (b >= 0) s += " " + std::to_string(b);
-  if (c >= 0) s += " " + std::to_string(c);
-  return s;
+  return fmt::format("{} {} {} {} {}", op, dtype_name(dtype), a, b, c);
 }
 
 Tensor random(const Shape& shape, uint64_t seed, DType dtype) {
