@@ -143,12 +143,25 @@ void run_real_fft(FftDirection direction, ScalarType type, int64_t n, int64_t ro
                   Stream stream) {
   EMBER_CHECK(n >= 1 && n <= int64_t{1} << 30, "fft: transform size {} is out of range [1, 2^30]", n);
   if (rows == 0) return;
+  const size_t width = element_size(type);
+  if (n == 1) {
+    // The size-1 transform is the identity on the real part: two strided copies, no plan (cuFFT's
+    // documentation does not promise size-1 plans).
+    const auto raw = static_cast<cudaStream_t>(stream.handle);
+    const auto height = static_cast<size_t>(rows);
+    if (direction == FftDirection::forward) {
+      EMBER_CUDA_CHECK(cudaMemsetAsync(out, 0, 2 * width * height, raw));
+      EMBER_CUDA_CHECK(cudaMemcpy2DAsync(out, 2 * width, in, width, width, height, cudaMemcpyDeviceToDevice, raw));
+    } else {
+      EMBER_CUDA_CHECK(cudaMemcpy2DAsync(out, width, in, 2 * width, width, height, cudaMemcpyDeviceToDevice, raw));
+    }
+    return;
+  }
   const int64_t bins = n / 2 + 1;
   // One plan addresses at most INT_MAX elements (cuFFT's int sizes): larger row counts run in batches.
   const int64_t max_batch = std::max<int64_t>(1, INT_MAX / (2 * bins));
   const int64_t in_row = direction == FftDirection::forward ? n : 2 * bins;  // elements per row
   const int64_t out_row = direction == FftDirection::forward ? 2 * bins : n;
-  const size_t width = element_size(type);
   for (int64_t r0 = 0; r0 < rows; r0 += max_batch) {
     const int64_t batch = std::min(max_batch, rows - r0);
     PlanKey key{n, batch, type, direction, stream.device};

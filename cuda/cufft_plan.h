@@ -40,6 +40,7 @@ enum class FftDirection { forward, inverse };
 //   forward: in (rows, n) reals -> out (rows, n/2 + 1, 2);  in is kept.
 //   inverse: in (rows, n/2 + 1, 2) -> out (rows, n) reals;  in is overwritten (cuFFT's C2R).
 // type: f32 (R2C / C2R) or f64 (D2Z / Z2D). Pointers: device memory aligned to the complex type.
+// n = 1 is two strided copies (no plan).
 void run_real_fft(FftDirection direction, ScalarType type, int64_t n, int64_t rows, void* in, void* out, Stream stream);
 
 // Plans held by the cache (for tests and the docs' claims).

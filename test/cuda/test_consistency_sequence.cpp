@@ -35,14 +35,18 @@ Tensor random(const Shape& shape, uint64_t seed, DType dtype) {
   return randn(shape, gen, dtype);
 }
 
-// FFT results are sums of ~L terms of size ~1: float32 agrees to a few 1e-6 of sqrt(L);
-// float64 to ~1e-14 of it.
-ConsistencyOptions fft_options(DType dtype, int64_t L) {
+// FFT results of unit-size inputs are ~magnitude (sqrt(L) for sums of ~L terms, 1/sqrt(n) for
+// irfft's normalised ones): float32 agrees to a few 1e-6 of it, float64 to ~1e-14.
+ConsistencyOptions fft_options_at(DType dtype, double magnitude) {
   ConsistencyOptions options;
-  const double magnitude = std::sqrt(static_cast<double>(std::max<int64_t>(L, 1)));
   options.tolerance = dtype == DType::f32 ? Tolerance{1e-4, 2e-5 * magnitude} : Tolerance{1e-9, 1e-12 * magnitude};
   options.grad_scale = 2.0;
   return options;
+}
+
+// Sums of ~L unit terms.
+ConsistencyOptions fft_options(DType dtype, int64_t L) {
+  return fft_options_at(dtype, std::sqrt(static_cast<double>(std::max<int64_t>(L, 1))));
 }
 
 }  // namespace
@@ -67,7 +71,7 @@ DEVICE_TEST_CASE("cuda irfft matches the CPU (even and odd n, bins padded and tr
       for (int64_t n : {L, L + 1, 2 * L + 3, std::max<int64_t>(1, L / 3)}) {
         check_cuda_matches_cpu(label("irfft", dtype, L, n), {random({2, 3, bins, 2}, 2, dtype)},
                                [n](const TensorList& in) { return TensorList{irfft(in[0], n)}; },
-                               fft_options(dtype, n));
+                               fft_options_at(dtype, 1.0 / std::sqrt(static_cast<double>(n))));
       }
     }
 }
@@ -120,7 +124,7 @@ DEVICE_TEST_CASE("cuda long_conv second-order gradients match the CPU") {
     TensorList g = autograd::grad({sum(square(long_conv(in[0], in[1], true)))}, {in[0], in[1]}, {}, true, true);
     return TensorList{add(sum(square(g[0])), sum(square(g[1])))};
   };
-  check_cuda_matches_cpu("long_conv double backward", {x, k}, grad_norm, fft_options(DType::f64, 63));
+  check_cuda_matches_cpu("long_conv double backward", {x, k}, grad_norm, fft_options(DType::f64, int64_t{63}));
 }
 
 // ---- short_conv ----
