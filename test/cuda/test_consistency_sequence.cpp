@@ -12,6 +12,10 @@
 
 #include "cuda/consistency.h"
 #include "cuda/device_test.h"
+#include "ember_config.h"
+#if EMBER_WITH_CUDA
+#include "cuda/cufft_plan.h"  // EMBER_CUFFT_CHECK, run_real_fft
+#endif
 
 using namespace ember;
 using ember::test::all_close;
@@ -319,3 +323,18 @@ TEST_CASE("sequence ops keep CPU outputs on the CPU", "[cuda]") {
   CHECK(codes.indices.device().is_cpu());
   CHECK(vq_code_counts(codes.indices, 7).device().is_cpu());
 }
+
+#if EMBER_WITH_CUDA
+// Run in every CUDA build (no device needed: nothing reaches the driver).
+TEST_CASE("EMBER_CUFFT_CHECK names the call, cuFFT's error and file:line", "[cuda]") {
+  const auto fails = [] { EMBER_CUFFT_CHECK(CUFFT_INVALID_SIZE); };
+  CHECK_THROWS_WITH(fails(), Catch::Contains("cufft: CUFFT_INVALID_SIZE failed: CUFFT_INVALID_SIZE (8)") &&
+                                 Catch::Contains("test_consistency_sequence.cpp:"));
+}
+
+TEST_CASE("cuda real FFTs reject a size outside [1, 2^30] before touching the device", "[cuda]") {
+  CHECK_THROWS_WITH(cuda::run_real_fft(cuda::FftDirection::forward, cuda::ScalarType::f32, 0, 1, nullptr, nullptr,
+                                       cuda::Stream{}),
+                    Catch::Contains("transform size 0 is out of range"));
+}
+#endif
