@@ -1,5 +1,5 @@
 // Backend consistency for the sequence and VQ kernels (cuda/fft, long_conv, short_conv,
-// damped_ema, vq): every op on CUDA against the same op on the CPU, forward and gradients
+// damped_ema, vq, vq_attention's composite path): every op on CUDA against the same op on the CPU, forward and gradients
 // (check_cuda_matches_cpu), over awkward sizes: L = 1, 63, 500, 1000, 4097 (several tiles,
 // FFT sizes with factors 3 and 5, padding and truncation), odd channel counts, codebooks of 1, 7
 // and 512 codes, D = 3, 60, 64, float32 and float64, strided inputs. VQ indices must be equal
@@ -304,13 +304,43 @@ DEVICE_TEST_CASE("cuda sequence ops name both devices when given a CPU and a CUD
                     Catch::Contains("cuda:0") && Catch::Contains("cpu"));
 }
 
-DEVICE_TEST_CASE("cuda vq_attention stays CPU-only with a clear error") {
+DEVICE_TEST_CASE("cuda vq_attention (the composite path) matches the CPU's linear-time kernel") {
+  // Note [VQ attention on CUDA]: same values and gradients (q, v, bias exact; k from near keys).
+  for (DType dtype : kDtypes)
+    for (int64_t L : {int64_t{1}, int64_t{63}, int64_t{200}})
+      for (int64_t S : {int64_t{1}, int64_t{7}})
+        for (int64_t window : {int64_t{0}, int64_t{4}})
+          for (bool causal : {true, false})
+            for (bool shared : {false, true}) {
+              const int64_t B = 2, H = 3, d = 8, dv = 5;
+              VQAttentionOptions options;
+              options.causal = causal;
+              options.window = window;
+              Generator gen(50);
+              const Tensor indices = randint(0, S, {B, H, L}, gen);
+              const Tensor codebook = shared ? random({S, d}, 51, dtype) : random({H, S, d}, 51, dtype);
+              const Tensor bias = window > 0 ? random({H, causal ? window : 2 * window - 1}, 52, dtype) : Tensor();
+              ConsistencyOptions consistency;
+              consistency.grad_scale = 10.0;
+              check_cuda_matches_cpu(
+                  fmt::format("vq_attention {} L {} S {} W {} causal {} shared {}", dtype_name(dtype), L, S, window,
+                              causal, shared),
+                  {random({B, H, L, d}, 53, dtype), random({B, H, L, d}, 54, dtype), random({B, H, L, dv}, 55, dtype),
+                   indices, codebook, bias},
+                  [options](const TensorList& in) {
+                    return TensorList{vq_attention(in[0], in[1], in[2], in[3], in[4], options, in[5])};
+                  },
+                  consistency);
+            }
+}
+
+DEVICE_TEST_CASE("cuda vq_attention rejects an out-of-range index") {
   const Tensor q = random({1, 1, 4, 2}, 44, DType::f32).cuda();
-  const Tensor indices = zeros({1, 1, 4}, TensorOptions(DType::i64).device(Device::cuda(0)));
+  const Tensor indices = from_vector(std::vector<int64_t>{0, 1, 3, 2}, {1, 1, 4}).cuda();
   const Tensor codebook = random({3, 2}, 45, DType::f32).cuda();
   VQAttentionOptions options;
   options.window = 0;
-  CHECK_THROWS_WITH(vq_attention(q, q, q, indices, codebook, options), Catch::Contains("no kernel for device cuda:0"));
+  CHECK_THROWS_WITH(vq_attention(q, q, q, indices, codebook, options), Catch::Contains("index 3 at position 2"));
 }
 
 // Runs everywhere: the device-aware allocation in the op front ends keeps CPU results on the CPU.
