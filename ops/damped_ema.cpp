@@ -1,6 +1,7 @@
 // MEGA's damped EMA (Ma et al. 2023, "Mega: Moving Average Equipped Gated Attention", §3.1) as
 // differentiable ops on the (D, N) parameters, one fused node for the kernel (Note [EMA
-// Vandermonde]) and long_conv. Formulas: autograd/derivatives/sequence.md.
+// Vandermonde]) and long_conv. Formulas: autograd/derivatives/sequence.md. CUDA: the node's
+// kernels are in cuda/damped_ema.{cpp,cu}; the rest is ops (sigmoid, mul, pad, long_conv, ...).
 //
 // MEGA's EMA h_t = α ⊙ u_t + (1 - α ⊙ δ) ⊙ h_{t-1}, expanded per channel into N dims by β and
 // projected back by γ, is a linear time-invariant filter: y_t = Σ_j k_j x_{t-j} with
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "autograd/function.h"
+#include "cuda/damped_ema.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "engine/parallel.h"
@@ -42,7 +44,6 @@ void check_parameters(const char* op, const Tensor& alpha_logit, const Tensor& d
   check_defined(op, beta, "beta");
   check_defined(op, gamma, "gamma");
   check_same_device(op, {&alpha_logit, &delta_logit, &beta, &gamma});
-  check_cpu(op, {&alpha_logit, &delta_logit, &beta, &gamma});
   EMBER_CHECK(alpha_logit.dim() == 2, "{}: the parameters must be (D, N), got alpha_logit {}", op,
               alpha_logit.describe());
   EMBER_CHECK(alpha_logit.dtype() == DType::f32 || alpha_logit.dtype() == DType::f64,
@@ -55,19 +56,22 @@ void check_parameters(const char* op, const Tensor& alpha_logit, const Tensor& d
   }
 }
 
-// j = 0..L-1 as (L) of `dtype`, and max(j - 1, 0) (exponents of the derivative's powers).
-Tensor steps_of(int64_t L, DType dtype, int64_t shift = 0) {
-  return clamp_min(arange(static_cast<double>(-shift), static_cast<double>(L - shift), 1.0, TensorOptions(dtype)), 0.0);
+// j = 0..L-1 as (L) of like's dtype on its device, and max(j - 1, 0) (exponents of the
+// derivative's powers).
+Tensor steps_of(int64_t L, const Tensor& like, int64_t shift = 0) {
+  return clamp_min(arange(static_cast<double>(-shift), static_cast<double>(L - shift), 1.0,
+                          TensorOptions(like.dtype()).device(like.device())),
+                   0.0);
 }
 
 // k[d, j] = Σ_n w[d, n] q[d, n]^j by differentiable ops (the create_graph path): (D, N, L) powers.
 // pow, not exp(j log q): q may round to 0 in float32 (logits ~ 17), where j log q gives
 // 0 · -inf = NaN at j = 0; pow's gradient is 0 for exponent 0.
 Tensor vandermonde_composite(const Tensor& weight, const Tensor& decay, const Tensor& g, int64_t L, bool grad_of_w) {
-  if (grad_of_w) return sum(mul(g.unsqueeze(1), pow(decay.unsqueeze(-1), steps_of(L, decay.dtype()))), {-1});
+  if (grad_of_w) return sum(mul(g.unsqueeze(1), pow(decay.unsqueeze(-1), steps_of(L, decay))), {-1});
   // Σ_j g j q^(j-1) = Σ_j g j q^max(j-1, 0) (the j = 0 term is 0 either way)
-  Tensor powers = pow(decay.unsqueeze(-1), steps_of(L, decay.dtype(), 1));
-  return mul(weight, sum(mul(mul(g.unsqueeze(1), powers), steps_of(L, decay.dtype())), {-1}));
+  Tensor powers = pow(decay.unsqueeze(-1), steps_of(L, decay, 1));
+  return mul(weight, sum(mul(mul(g.unsqueeze(1), powers), steps_of(L, decay)), {-1}));
 }
 
 // Fused loops over (d, n, j) in double. Forward: out (D, L) = Σ_n w q^j. Backward (grad != null):
@@ -117,8 +121,11 @@ Tensor ema_vandermonde(const Tensor& weight, const Tensor& decay, int64_t L) {
   const double work = 2.0 * static_cast<double>(D * N * L);  // one multiply-add per (d, n, j)
   EMBER_PROFILE_OP(kOp, {weight, decay},
                    profiler::OpCost{work, flops::bytes_of({weight, decay}) + flops::output_bytes({weight}, D * L)});
-  Tensor out = empty({D, L}, weight.dtype());
-  {
+  const TensorOptions on_device = TensorOptions(weight.dtype()).device(weight.device());
+  Tensor out = empty({D, L}, on_device);
+  if (weight.device().is_cuda()) {
+    EMBER_CUDA_KERNEL(kOp, cuda::ema_vandermonde_fwd(weight.detach().contiguous(), decay.detach().contiguous(), L, out));
+  } else {
     const Tensor wc = weight.detach().contiguous(), qc = decay.detach().contiguous();
     dispatch_floating(weight.dtype(), kOp, [&]<class T>() {
       vandermonde_loops<T>(D, N, L, wc.data_ptr<T>(), qc.data_ptr<T>(), nullptr, out.data_ptr<T>(), nullptr, nullptr);
@@ -135,8 +142,13 @@ Tensor ema_vandermonde(const Tensor& weight, const Tensor& decay, int64_t L) {
     }
     EMBER_PROFILE_OP("damped_ema_kernel_backward", {g, weight, decay},
                      profiler::OpCost{2.0 * work, flops::bytes_of({g, weight, decay, weight, decay})});
-    Tensor grad_w = empty({D, N}, weight.dtype()), grad_q = empty({D, N}, weight.dtype());
+    const TensorOptions on_device = TensorOptions(weight.dtype()).device(weight.device());
+    Tensor grad_w = empty({D, N}, on_device), grad_q = empty({D, N}, on_device);
     const Tensor wc = weight.detach().contiguous(), qc = decay.detach().contiguous(), gc = g.detach().contiguous();
+    if (weight.device().is_cuda()) {
+      EMBER_CUDA_KERNEL(kOp, cuda::ema_vandermonde_bwd(wc, qc, gc, grad_w, grad_q));
+      return {ctx.needs_grad(0) ? grad_w : Tensor(), ctx.needs_grad(1) ? grad_q : Tensor()};
+    }
     dispatch_floating(weight.dtype(), kOp, [&]<class T>() {
       vandermonde_loops<T>(D, N, L, wc.data_ptr<T>(), qc.data_ptr<T>(), gc.data_ptr<T>(), nullptr,
                            grad_w.data_ptr<T>(), grad_q.data_ptr<T>());
@@ -172,7 +184,6 @@ Tensor damped_ema(const Tensor& x, const Tensor& alpha_logit, const Tensor& delt
   check_defined(kOp, x, "x");
   check_defined(kOp, omega, "omega");
   check_same_device(kOp, {&x, &alpha_logit, &omega});
-  check_cpu(kOp, {&x, &omega});
   EMBER_CHECK(x.dim() == 3 && x.size(1) >= 1, "{}: x must be (B, L, D) with L >= 1, got {}", kOp, x.describe());
   const int64_t L = x.size(1), D = x.size(2), N = alpha_logit.size(1);
   EMBER_CHECK(alpha_logit.size(0) == D && x.dtype() == alpha_logit.dtype(),

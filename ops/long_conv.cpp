@@ -1,5 +1,6 @@
 // long_conv (and its direct reference): argument checks, dispatch and backward, side by side.
-// Kernels: ops/cpu/long_conv.cpp (Note [Long conv by FFT]). Formulas: autograd/derivatives/sequence.md.
+// Kernels: ops/cpu/long_conv.cpp (Note [Long conv by FFT]), cuda/long_conv.cpp (cuFFT; the
+// direct reference stays CPU-only). Formulas: autograd/derivatives/sequence.md.
 //
 // Note [Long conv triangle]: as for conv2d (ops/conv.cpp), three bilinear cores share one
 // geometry (offset 0 causal, (K - 1) / 2 centred):
@@ -16,6 +17,7 @@
 #include "autograd/function.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
+#include "cuda/long_conv.h"
 #include "ops/cpu/fft.h"
 #include "ops/cpu/long_conv.h"
 #include "ops/flops.h"
@@ -57,6 +59,9 @@ cpu::SeqView<T> view_of(const Tensor& t) {
 
 const char* op_name(const Geometry& geo) { return geo.direct ? "long_conv_direct" : "long_conv"; }
 
+// An uninitialised tensor of t's dtype on t's device.
+Tensor empty_on(const Shape& sizes, const Tensor& t) { return empty(sizes, TensorOptions(t.dtype()).device(t.device())); }
+
 Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo);
 Tensor transpose_core(const Tensor& g, const Tensor& k, const Geometry& geo);
 Tensor kernel_grad_core(const Tensor& x, const Tensor& g, const Geometry& geo);
@@ -65,8 +70,10 @@ Tensor kernel_grad_core(const Tensor& x, const Tensor& g, const Geometry& geo);
 Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo) {
   const cpu::LongConvProblem p = problem_of(x, geo);
   EMBER_PROFILE_OP(op_name(geo), {x, k}, cost(p, geo.direct, flops::bytes_of({x, k, x})));
-  Tensor y = empty(x.sizes(), x.dtype());
-  {
+  Tensor y = empty_on(x.sizes(), x);
+  if (x.device().is_cuda()) {
+    EMBER_CUDA_KERNEL(op_name(geo), cuda::long_conv_fft_fwd(p, x, k.detach().contiguous(), y));
+  } else {
     const Tensor kc = k.detach().contiguous();
     dispatch_floating(x.dtype(), op_name(geo), [&]<class T>() {
       if (geo.direct) {
@@ -91,6 +98,10 @@ Tensor conv_core(const Tensor& x, const Tensor& k, const Geometry& geo) {
 void run_backward(const cpu::LongConvProblem& p, const Geometry& geo, const Tensor& x, const Tensor& k,
                   const Tensor& g, const Tensor& grad_x, const Tensor& grad_k) {
   const Tensor kc = k.defined() ? k.detach().contiguous() : Tensor();
+  if (g.device().is_cuda()) {
+    EMBER_CUDA_KERNEL(op_name(geo), cuda::long_conv_fft_bwd(p, x, kc, g, grad_x, grad_k));
+    return;
+  }
   dispatch_floating(g.dtype(), op_name(geo), [&]<class T>() {
     const T* k_data = kc.defined() ? kc.data_ptr<T>() : nullptr;
     T* gx = grad_x.defined() ? grad_x.data_ptr<T>() : nullptr;
@@ -109,7 +120,7 @@ void run_backward(const cpu::LongConvProblem& p, const Geometry& geo, const Tens
 Tensor transpose_core(const Tensor& g, const Tensor& k, const Geometry& geo) {
   const cpu::LongConvProblem p = problem_of(g, geo);
   EMBER_PROFILE_OP(std::string(op_name(geo)) + "_backward_x", {g, k}, cost(p, geo.direct, flops::bytes_of({g, k, g})));
-  Tensor gx = empty(g.sizes(), g.dtype());
+  Tensor gx = empty_on(g.sizes(), g);
   run_backward(p, geo, Tensor(), k, g, gx, Tensor());
   record_backward(std::string(op_name(geo)) + "_backward_x", {g, k}, {gx}, {g, k},
                   [geo](BackwardContext& ctx) -> TensorList {
@@ -125,7 +136,7 @@ Tensor transpose_core(const Tensor& g, const Tensor& k, const Geometry& geo) {
 Tensor kernel_grad_core(const Tensor& x, const Tensor& g, const Geometry& geo) {
   const cpu::LongConvProblem p = problem_of(x, geo);
   EMBER_PROFILE_OP(std::string(op_name(geo)) + "_backward_k", {x, g}, cost(p, geo.direct, flops::bytes_of({x, g})));
-  Tensor gk = empty({p.channels, p.kernel_size}, x.dtype());
+  Tensor gk = empty_on({p.channels, p.kernel_size}, x);
   run_backward(p, geo, x, Tensor(), g, Tensor(), gk);
   record_backward(std::string(op_name(geo)) + "_backward_k", {x, g}, {gk}, {x, g},
                   [geo](BackwardContext& ctx) -> TensorList {
@@ -141,7 +152,6 @@ Geometry check_and_geometry(const char* op, const Tensor& x, const Tensor& k, bo
   check_defined(op, x, "x");
   check_defined(op, k, "k");
   check_same_device(op, {&x, &k});
-  check_cpu(op, {&x, &k});
   EMBER_CHECK(x.dim() == 3 && k.dim() == 2, "{}: expected x (B, L, D) and k (D, K), got x {} and k {}", op,
               x.describe(), k.describe());
   EMBER_CHECK(x.dtype() == k.dtype() && (x.dtype() == DType::f32 || x.dtype() == DType::f64),
@@ -171,6 +181,7 @@ Tensor long_conv(const Tensor& x, const Tensor& k, bool causal) {
 namespace detail {
 
 Tensor long_conv_direct(const Tensor& x, const Tensor& k, bool causal) {
+  check_cpu("long_conv_direct", {&x, &k});  // the O(L·K) reference has no CUDA kernel
   Geometry geo = check_and_geometry("long_conv_direct", x, k, causal);
   geo.direct = true;
   return conv_core(x, k, geo);

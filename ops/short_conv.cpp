@@ -1,4 +1,5 @@
-// short_conv: argument checks, dispatch and backward, side by side. Kernels: ops/cpu/short_conv.cpp.
+// short_conv: argument checks, dispatch and backward, side by side. Kernels: ops/cpu/short_conv.cpp,
+// cuda/short_conv.cpp.
 // Formulas: autograd/derivatives/sequence.md.
 //
 // First-order backward runs the fused kernel. With create_graph it is written with
@@ -12,6 +13,7 @@
 #include "autograd/function.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
+#include "cuda/short_conv.h"
 #include "ops/compare.h"
 #include "ops/cpu/short_conv.h"
 #include "ops/elementwise.h"
@@ -67,7 +69,7 @@ TensorList differentiable_backward(const BackwardContext& ctx, const Tensor& g, 
   const int64_t K = w.size(1);
   Tensor gz = g;
   if (kind != ShortConvActivation::none) {
-    Tensor z = bias.defined() ? bias : zeros({w.size(0)}, w.dtype());
+    Tensor z = bias.defined() ? bias : zeros({w.size(0)}, TensorOptions(w.dtype()).device(w.device()));
     for (int64_t s = 0; s < K; ++s) z = add(z, mul(delayed(x, s), w.select(1, s)));
     gz = mul(g, activation_slope(kind, z));
   }
@@ -95,8 +97,6 @@ Tensor short_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const st
   check_defined(kOp, x, "x");
   check_defined(kOp, w, "w");
   check_same_device(kOp, {&x, &w, &bias});
-  check_cpu(kOp, {&x, &w});
-  if (bias.defined()) check_cpu(kOp, {&bias});
   const ShortConvActivation kind = parse_activation(activation);
   EMBER_CHECK(x.dim() == 3 && w.dim() == 2, "{}: expected x (B, L, D) and w (D, K), got x {} and w {}", kOp,
               x.describe(), w.describe());
@@ -120,14 +120,19 @@ Tensor short_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const st
   EMBER_PROFILE_OP(kOp, {x, w, bias},
                    profiler::OpCost{flops::numel(x) * (2.0 * static_cast<double>(p.kernel_size) + 2.0),
                                     flops::bytes_of({x, w, bias, x})});
-  Tensor y = empty(x.sizes(), x.dtype());
+  const TensorOptions on_device = TensorOptions(x.dtype()).device(x.device());
+  Tensor y = empty(x.sizes(), on_device);
   {
     const Tensor xc = x.detach().contiguous(), wc = w.detach().contiguous();
     const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-    dispatch_floating(x.dtype(), kOp, [&]<class T>() {
-      cpu::short_conv_fwd<T>(p, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
-                             y.data_ptr<T>());
-    });
+    if (x.device().is_cuda()) {
+      EMBER_CUDA_KERNEL(kOp, cuda::short_conv_fwd(p, xc, wc, bc, y));
+    } else {
+      dispatch_floating(x.dtype(), kOp, [&]<class T>() {
+        cpu::short_conv_fwd<T>(p, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
+                               y.data_ptr<T>());
+      });
+    }
   }
   record_backward(kOp, {x, w, bias}, {y}, {x, w, bias}, [p](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
@@ -138,9 +143,14 @@ Tensor short_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const st
                                       flops::bytes_of({g, ctx.saved(0), ctx.saved(1), g})});
     const Tensor xc = ctx.saved(0).detach().contiguous(), wc = ctx.saved(1).detach().contiguous();
     const Tensor bc = ctx.saved(2).defined() ? ctx.saved(2).detach().contiguous() : Tensor();
-    Tensor grad_x = ctx.needs_grad(0) ? empty(xc.sizes(), xc.dtype()) : Tensor();
-    Tensor grad_w = ctx.needs_grad(1) ? empty(wc.sizes(), wc.dtype()) : Tensor();
-    Tensor grad_bias = ctx.needs_grad(2) ? empty({p.channels}, xc.dtype()) : Tensor();
+    const TensorOptions on_device = TensorOptions(xc.dtype()).device(xc.device());
+    Tensor grad_x = ctx.needs_grad(0) ? empty(xc.sizes(), on_device) : Tensor();
+    Tensor grad_w = ctx.needs_grad(1) ? empty(wc.sizes(), on_device) : Tensor();
+    Tensor grad_bias = ctx.needs_grad(2) ? empty({p.channels}, on_device) : Tensor();
+    if (xc.device().is_cuda()) {
+      EMBER_CUDA_KERNEL(kOp, cuda::short_conv_bwd(p, xc, wc, bc, g, grad_x, grad_w, grad_bias));
+      return {grad_x, grad_w, grad_bias};
+    }
     dispatch_floating(xc.dtype(), kOp, [&]<class T>() {
       cpu::short_conv_bwd<T>(p, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
                              cpu::GradView<T>{g.data_ptr<T>(), g.stride(0), g.stride(1), g.stride(2)},

@@ -1,11 +1,13 @@
-// Vector quantization ops: argument checks, dispatch to the CPU kernels (ops/cpu/vq.cpp) and the
-// straight-through backward. Twins: ops/vq.h (API), docs/VQ.md (math and choices).
+// Vector quantization ops: argument checks, dispatch to the CPU kernels (ops/cpu/vq.cpp) or the
+// CUDA ones (cuda/vq.cpp) and the straight-through backward. Twins: ops/vq.h (API), docs/VQ.md
+// (math and choices).
 #include "ops/vq.h"
 
 #include <cmath>
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/vq.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "engine/profiler.h"
@@ -16,7 +18,8 @@ namespace ember {
 
 namespace {
 
-// Every index in [0, K): an out-of-range code would read past the codebook.
+// Every index in [0, K): an out-of-range code would read past the codebook. CPU tensors only (the
+// CUDA kernels check while they read, cuda/vq.h).
 void check_index_range(const char* op, const Tensor& indices, int64_t K) {
   const Tensor flat = indices.contiguous();
   const int64_t* data = flat.data_ptr<int64_t>();
@@ -28,13 +31,11 @@ void check_index_range(const char* op, const Tensor& indices, int64_t K) {
 
 void check_indices(const char* op, const Tensor& indices) {
   check_defined(op, indices, "indices");
-  check_cpu(op, {&indices});
   EMBER_CHECK(indices.dtype() == DType::i64, "{}: indices must be int64, got {}", op, indices.describe());
 }
 
 void check_codebook(const char* op, const Tensor& codebook) {
   check_defined(op, codebook, "codebook");
-  check_cpu(op, {&codebook});
   EMBER_CHECK(codebook.dim() == 2 && codebook.size(0) >= 1,
               "{}: codebook must be (K, D) with K >= 1, got {}", op, codebook.describe());
   EMBER_CHECK(is_floating(codebook.dtype()), "{}: codebook must be floating point, got {}", op, codebook.describe());
@@ -52,16 +53,20 @@ NearestCodes vq_nearest(const Tensor& z, const Tensor& codebook) {
   check_defined(kOp, z, "z");
   check_codebook(kOp, codebook);
   check_same_device(kOp, {&z, &codebook});
-  check_cpu(kOp, {&z});
   EMBER_CHECK(z.dim() == 2 && z.size(1) == codebook.size(1),
               "{}: z must be (N, D) with the codebook's D; got z {}, codebook {}", kOp, z.describe(),
               codebook.describe());
   EMBER_CHECK(z.dtype() == codebook.dtype(), "{}: z {} and codebook {} must share one floating dtype", kOp,
               z.describe(), codebook.describe());
   const int64_t N = z.size(0), K = codebook.size(0), D = z.size(1);
-  NearestCodes result{zeros({N}, DType::i64), zeros({N}, z.dtype())};
+  NearestCodes result{zeros({N}, TensorOptions(DType::i64).device(z.device())),
+                      zeros({N}, TensorOptions(z.dtype()).device(z.device()))};
   if (N == 0 || D == 0) return result;  // no rows, or every code at distance 0: code 0
   const Tensor zc = z.detach().contiguous(), cc = codebook.detach().contiguous();
+  if (z.device().is_cuda()) {
+    EMBER_CUDA_KERNEL(kOp, cuda::vq_nearest(zc, cc, result.indices, result.distances));
+    return result;
+  }
   dispatch_floating(z.dtype(), kOp, [&]<class T>() {
     cpu::vq_nearest<T>(N, K, D, zc.data_ptr<T>(), cc.data_ptr<T>(), result.indices.data_ptr<int64_t>(),
                        result.distances.data_ptr<T>());
@@ -76,16 +81,18 @@ Tensor vq_quantize_st(const Tensor& z, const Tensor& codebook, const Tensor& ind
   check_codebook(kOp, codebook);
   check_indices(kOp, indices);
   check_same_device(kOp, {&z, &codebook, &indices});
-  check_cpu(kOp, {&z});
   EMBER_CHECK(z.dim() >= 1 && z.size(-1) == codebook.size(1) && z.dtype() == codebook.dtype(),
               "{}: z (..., D) must have the codebook's D and dtype; got z {}, codebook {}", kOp, z.describe(),
               codebook.describe());
   Shape rows_shape(z.sizes().begin(), z.sizes().end() - 1);
   EMBER_CHECK(indices.sizes() == rows_shape, "{}: indices {} must have z's shape without the last dim ({}); z {}",
               kOp, indices.describe(), shape_str(rows_shape), z.describe());
-  check_index_range(kOp, indices, codebook.size(0));
   Tensor out;
-  {
+  if (z.device().is_cuda()) {
+    out = empty(z.sizes(), TensorOptions(z.dtype()).device(z.device()));
+    EMBER_CUDA_KERNEL(kOp, cuda::vq_gather_codes(kOp, codebook.detach().contiguous(), indices.contiguous(), out));
+  } else {
+    check_index_range(kOp, indices, codebook.size(0));
     NoGradGuard no_grad;
     out = index_select(codebook.detach(), 0, indices.reshape({-1})).reshape(z.sizes()).contiguous();
   }
@@ -98,9 +105,13 @@ Tensor vq_code_counts(const Tensor& indices, int64_t K) {
   constexpr const char* kOp = "vq_code_counts";
   check_indices(kOp, indices);
   EMBER_CHECK(K >= 1, "{}: K must be >= 1, got {}", kOp, K);
-  check_index_range(kOp, indices, K);
   const Tensor flat = indices.contiguous();
-  Tensor counts = empty({K}, DType::i64);
+  Tensor counts = empty({K}, TensorOptions(DType::i64).device(indices.device()));
+  if (indices.device().is_cuda()) {
+    EMBER_CUDA_KERNEL(kOp, cuda::vq_code_counts(kOp, flat, K, counts));
+    return counts;
+  }
+  check_index_range(kOp, indices, K);
   cpu::vq_code_counts(flat.numel(), K, flat.data_ptr<int64_t>(), counts.data_ptr<int64_t>());
   return counts;
 }
@@ -108,10 +119,10 @@ Tensor vq_code_counts(const Tensor& indices, int64_t K) {
 double vq_perplexity(const Tensor& counts) {
   constexpr const char* kOp = "vq_perplexity";
   check_defined(kOp, counts, "counts");
-  check_cpu(kOp, {&counts});
   EMBER_CHECK(counts.dim() == 1 && counts.dtype() != DType::bool_,
               "{}: counts must be a 1-d numeric tensor (K), got {}", kOp, counts.describe());
-  const Tensor c = counts.to(DType::f64).contiguous();
+  // K numbers: a CUDA tensor is read back (the result is a host double anyway).
+  const Tensor c = (counts.device().is_cuda() ? counts.cpu() : counts).to(DType::f64).contiguous();
   const double* data = c.data_ptr<double>();
   double total = 0.0;
   for (int64_t k = 0; k < c.numel(); ++k) {

@@ -4,6 +4,12 @@
 //
 // The fused backward is first order only: a second derivative (create_graph) raises an error that
 // points to detail::vq_attention_reference, which is made of differentiable ops.
+//
+// Note [VQ attention on CUDA]: there is no linear-time CUDA kernel yet. A CUDA call runs the
+// composite reference instead (dense (B, H, L, L) scores through matmul/where/softmax, whose
+// CUDA kernels exist): the same values and the same gradients (q, v, bias exact; k from the near
+// keys only; none for the codebook), but O(L²) time and memory. Its masks and code rows are
+// built on the host and moved; the index range check reads the indices back (one copy).
 #include "ops/vq_attention.h"
 
 #include <cmath>
@@ -38,7 +44,6 @@ cpu::VQAttentionProblem check_and_describe(const Tensor& q, const Tensor& k, con
   check_defined(kOp, indices, "indices");
   check_defined(kOp, codebook, "codebook");
   check_same_device(kOp, {&q, &k, &v, &indices, &codebook, &bias});
-  check_cpu(kOp, {&q, &k, &v, &indices, &codebook});
   EMBER_CHECK(q.dim() == 4 && k.sizes() == q.sizes() && v.dim() == 4 && v.size(0) == q.size(0) &&
                   v.size(1) == q.size(1) && v.size(2) == q.size(2),
               "{}: q and k must be (B, H, L, d) and v (B, H, L, dv); got q {}, k {}, v {}", kOp, q.describe(),
@@ -57,7 +62,7 @@ cpu::VQAttentionProblem check_and_describe(const Tensor& q, const Tensor& k, con
   EMBER_CHECK(indices.dtype() == DType::i64 && indices.sizes() == Shape({B, H, L}),
               "{}: indices must be int64 (B, H, L) = ({}, {}, {}); got {}", kOp, B, H, L, indices.describe());
   {
-    const Tensor flat = indices.contiguous();
+    const Tensor flat = indices.cpu().contiguous();  // Note [VQ attention on CUDA]
     const int64_t* data = flat.data_ptr<int64_t>();
     for (int64_t n = 0; n < flat.numel(); ++n)
       EMBER_CHECK(data[n] >= 0 && data[n] < S, "{}: index {} at position {} is outside the codebook's [0, {})", kOp,
@@ -79,7 +84,6 @@ cpu::VQAttentionProblem check_and_describe(const Tensor& q, const Tensor& k, con
   p.has_bias = bias.defined();
   p.scale = options.scale ? *options.scale : 1.0 / std::sqrt(static_cast<double>(d));
   if (bias.defined()) {
-    check_cpu(kOp, {&bias});
     EMBER_CHECK(options.window > 0, "{}: a positional bias {} needs a window > 0", kOp, bias.describe());
     EMBER_CHECK(bias.dtype() == q.dtype() && bias.dim() == 2 && bias.size(0) == H && bias.size(1) == p.bias_size(),
                 "{}: bias must be ({}, {}) ({} window {}) in q's dtype {}; got {}", kOp, H, p.bias_size(),
@@ -88,15 +92,18 @@ cpu::VQAttentionProblem check_and_describe(const Tensor& q, const Tensor& k, con
   return p;
 }
 
-// keep (L, L) bool from a predicate on (i, j).
+// keep (L, L) bool from a predicate on (i, j), built on the host and moved to `device`.
 template <class F>
-Tensor pair_mask(int64_t L, F&& keep) {
+Tensor pair_mask(int64_t L, Device device, F&& keep) {
   Tensor mask = empty({L, L}, DType::bool_);
   bool* data = mask.data_ptr<bool>();
   for (int64_t i = 0; i < L; ++i)
     for (int64_t j = 0; j < L; ++j) data[i * L + j] = keep(i, j);
-  return mask;
+  return mask.to(device);
 }
+
+Tensor reference_composite(const cpu::VQAttentionProblem& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                           const Tensor& indices, const Tensor& codebook, const Tensor& bias);
 
 profiler::OpCost cost_of(const Tensor& q, const Tensor& v, const Tensor& codebook, int64_t window) {
   if (!q.defined() || !v.defined() || !codebook.defined() || q.dim() != 4 || v.dim() != 4 || codebook.dim() < 2)
@@ -114,8 +121,9 @@ Tensor vq_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
   EMBER_PROFILE_OP(kOp, {q, k, v, codebook}, cost_of(q, v, codebook, options.window));
   const cpu::VQAttentionProblem problem = check_and_describe(q, k, v, indices, codebook, options, bias);
   if (problem.batch_heads == 0 || problem.L == 0 || problem.dv == 0) {
-    return zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, q.dtype());
+    return zeros({q.size(0), q.size(1), q.size(2), v.size(3)}, TensorOptions(q.dtype()).device(q.device()));
   }
+  if (q.device().is_cuda()) return reference_composite(problem, q, k, v, indices, codebook, bias);
   const Tensor qc = q.detach().contiguous(), vc = v.detach().contiguous();
   // Copies (small: L and S·d), kept for the backward: an EMA quantizer updates its codebook in
   // place on its next training call, which may come before this node's backward.
@@ -167,7 +175,17 @@ namespace detail {
 
 Tensor vq_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& indices,
                               const Tensor& codebook, const VQAttentionOptions& options, const Tensor& bias) {
-  const cpu::VQAttentionProblem p = check_and_describe(q, k, v, indices, codebook, options, bias);
+  return reference_composite(check_and_describe(q, k, v, indices, codebook, options, bias), q, k, v, indices,
+                             codebook, bias);
+}
+
+}  // namespace detail
+
+namespace {
+
+// The body of detail::vq_attention_reference, for checked arguments (any device).
+Tensor reference_composite(const cpu::VQAttentionProblem& p, const Tensor& q, const Tensor& k, const Tensor& v,
+                           const Tensor& indices, const Tensor& codebook, const Tensor& bias) {
   const int64_t B = q.size(0), H = q.size(1), L = p.L, S = p.S, d = p.d;
   // k̂ = codebook[h][indices] (B, H, L, d), a constant: row h·S + index of the (H·S, d) codebook.
   const Tensor codes = (p.shared_codebook ? codebook.detach().unsqueeze(0).expand({H, S, d}) : codebook.detach())
@@ -175,17 +193,17 @@ Tensor vq_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
                            .reshape({H * S, d});
   Tensor rows = empty({B, H, L}, DType::i64);
   {
-    const Tensor ic = indices.contiguous();
+    const Tensor ic = indices.cpu().contiguous();
     const int64_t* in = ic.data_ptr<int64_t>();
     int64_t* out = rows.data_ptr<int64_t>();
     for (int64_t n = 0; n < B * H * L; ++n) out[n] = (n / L) % H * S + in[n];
   }
-  const Tensor k_hat = index_select(codes, 0, rows.reshape({-1})).reshape({B, H, L, d});
+  const Tensor k_hat = index_select(codes, 0, rows.reshape({-1}).to(q.device())).reshape({B, H, L, d});
   // Near keys score with the straight-through keys (value k̂, gradient to k) plus the bias; far
   // keys with the constant k̂.
   const Tensor k_straight = add(k, sub(k_hat, k).detach());
   const int64_t W = p.window;
-  const Tensor near = pair_mask(L, [&](int64_t i, int64_t j) {
+  const Tensor near = pair_mask(L, q.device(), [&](int64_t i, int64_t j) {
     return W > 0 && (p.causal ? (i - j >= 0 && i - j < W) : std::abs(i - j) < W);
   });
   Tensor near_scores = mul(matmul(q, k_straight.transpose(-2, -1)), p.scale);  // (B, H, L, L)
@@ -199,14 +217,14 @@ Tensor vq_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
         const int64_t offset = p.causal ? i - j : i - j + W - 1;
         data[i * L + j] = std::clamp<int64_t>(offset, 0, p.bias_size() - 1);
       }
-    const Tensor bias_matrix = index_select(bias, 1, offsets).reshape({H, L, L});
+    const Tensor bias_matrix = index_select(bias, 1, offsets.to(q.device())).reshape({H, L, L});
     near_scores = add(near_scores, bias_matrix);
   }
   Tensor scores = where(near, near_scores, far_scores);
-  if (p.causal) scores = where(pair_mask(L, [](int64_t i, int64_t j) { return j <= i; }), scores,
+  if (p.causal) scores = where(pair_mask(L, q.device(), [](int64_t i, int64_t j) { return j <= i; }), scores,
                                -std::numeric_limits<double>::infinity());
   return matmul(softmax(scores, -1), v);  // (B, H, L, dv)
 }
 
-}  // namespace detail
+}  // namespace
 }  // namespace ember
