@@ -1,0 +1,162 @@
+// launch_map: the one kernel template behind every elementwise family on the GPU
+// (cuda/{elementwise,unary,activation,compare}.cu). Included only by .cu files.
+//
+//   launch_map<float, float, float>("add", stream, AddOp<float>{alpha}, out, {a, b});
+//
+// runs out[i] = f(a[i], b[i]) over the output's shape. Types: Out (stored output), In... (stored
+// inputs); f receives each input converted to acc_t<In> (float for bf16/f16) and its result is
+// converted to Out, so 16-bit types compute in float as on the CPU's conversions.
+// Two kernels serve every functor:
+//  - the strided kernel: any layout. Every operand's strides are given in the output's shape
+//    (stride 0 = broadcast), so the host first coalesces dims that are contiguous for ALL operands
+//    and drops size-1 dims, and the kernel decomposes each linear index once for all operands;
+//  - the vectorized kernel: when that coalescing leaves one unit-stride dim for every operand and
+//    every pointer is aligned to its vector, each thread loads and stores kVec elements at once
+//    (16 bytes for the widest operand), then a scalar loop does the tail.
+// Both are grid-stride loops (cuda/kernel_util.cuh grid_for), so any size runs with one launch;
+// each element is read and written by the same thread, so out may alias an input exactly (the
+// in-place add_ of ops/inplace.cpp).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "cuda/elementwise_launch.h"
+#include "cuda/kernel_util.cuh"
+
+namespace ember::cuda {
+
+namespace map_detail {
+
+constexpr int kThreads = 256;
+
+template <class T, int kVec> struct alignas(sizeof(T) * kVec) Vec {
+  T v[kVec];
+};
+
+// The coalesced iteration space: dims innermost first, one stride row per operand (0 = output).
+template <int N> struct MapLayout {
+  int ndim = 0;
+  int64_t sizes[StridedLayout::kMaxDims] = {};
+  int64_t strides[N][StridedLayout::kMaxDims] = {};
+};
+
+// Merges dim d into the innermost kept dim when, for every operand, stepping d equals stepping
+// over the whole kept dim; size-1 dims are dropped. Innermost first, as the kernel walks them.
+template <int N> MapLayout<N> coalesce(const Operand* const (&operands)[N]) {
+  MapLayout<N> m;
+  const StridedLayout& shape = operands[0]->layout;
+  for (int d = shape.ndim - 1; d >= 0; --d) {
+    const int64_t size = shape.sizes[d];
+    if (size == 1) continue;
+    bool mergeable = m.ndim > 0;
+    for (int k = 0; k < N && mergeable; ++k) {
+      mergeable = operands[k]->layout.strides[d] == m.strides[k][m.ndim - 1] * m.sizes[m.ndim - 1];
+    }
+    if (mergeable) {
+      m.sizes[m.ndim - 1] *= size;  // the merged dim keeps the inner strides
+      continue;
+    }
+    m.sizes[m.ndim] = size;
+    for (int k = 0; k < N; ++k) m.strides[k][m.ndim] = operands[k]->layout.strides[d];
+    ++m.ndim;
+  }
+  return m;
+}
+
+template <int N> struct MapPointers {
+  void* data[N];
+};
+
+template <class F, class Out, class... In> struct StridedMap {
+  static constexpr int N = sizeof...(In) + 1;
+
+  template <size_t... K>
+  __device__ __forceinline__ static void at(const MapPointers<N>& p, const int64_t (&offsets)[N], const F& f,
+                                            std::index_sequence<K...>) {
+    static_cast<Out*>(p.data[0])[offsets[0]] =
+        convert<Out>(f(convert<acc_t<In>>(static_cast<const In*>(p.data[K + 1])[offsets[K + 1]])...));
+  }
+};
+
+template <class F, class Out, class... In>
+__global__ void map_strided_kernel(MapPointers<sizeof...(In) + 1> pointers, MapLayout<sizeof...(In) + 1> layout,
+                                   int64_t n, F f) {
+  constexpr int N = sizeof...(In) + 1;
+  for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
+    int64_t offsets[N] = {};
+    int64_t rest = i;
+    for (int d = 0; d < layout.ndim; ++d) {
+      const int64_t coordinate = rest % layout.sizes[d];
+      rest /= layout.sizes[d];
+      for (int k = 0; k < N; ++k) offsets[k] += coordinate * layout.strides[k][d];
+    }
+    StridedMap<F, Out, In...>::at(pointers, offsets, f, std::index_sequence_for<In...>{});
+  }
+}
+
+template <int kVec, class F, class Out, class... In>
+__device__ __forceinline__ void map_vector(Vec<Out, kVec>& result, const F& f, const Vec<In, kVec>&... inputs) {
+#pragma unroll
+  for (int j = 0; j < kVec; ++j) result.v[j] = convert<Out>(f(convert<acc_t<In>>(inputs.v[j])...));
+}
+
+template <int kVec, class F, class Out, class... In>
+__global__ void map_vectorized_kernel(int64_t n, F f, Out* out, const In*... in) {
+  const int64_t vectors = n / kVec;
+  for (int64_t v = global_thread_index(); v < vectors; v += global_thread_count()) {
+    Vec<Out, kVec> result;
+    map_vector<kVec, F, Out, In...>(result, f, reinterpret_cast<const Vec<In, kVec>*>(in)[v]...);
+    reinterpret_cast<Vec<Out, kVec>*>(out)[v] = result;
+  }
+  for (int64_t i = vectors * kVec + global_thread_index(); i < n; i += global_thread_count()) {
+    out[i] = convert<Out>(f(convert<acc_t<In>>(in[i])...));
+  }
+}
+
+template <class T> constexpr size_t max_size() { return sizeof(T); }
+template <class T, class U, class... Rest> constexpr size_t max_size() {
+  return sizeof(T) > max_size<U, Rest...>() ? sizeof(T) : max_size<U, Rest...>();
+}
+
+inline bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+}  // namespace map_detail
+
+// out = f(ins...) elementwise; see the file comment. Every operand's layout has out's sizes.
+template <class Out, class... In, class F>
+void launch_map(const char* op, Stream stream, const F& f, const Operand& out,
+                const Operand (&ins)[sizeof...(In)]) {
+  using namespace map_detail;
+  constexpr int N = sizeof...(In) + 1;
+  const int64_t n = out.layout.numel;
+  if (n == 0) return;
+  const Operand* operands[N] = {&out};
+  for (int k = 1; k < N; ++k) operands[k] = &ins[k - 1];
+  const MapLayout<N> layout = coalesce(operands);
+  constexpr int kVec = static_cast<int>(16 / max_size<Out, In...>());
+  const bool dense = layout.ndim == 1 && [&] {
+    for (int k = 0; k < N; ++k)
+      if (layout.strides[k][0] != 1) return false;
+    return true;
+  }();
+  const bool vectorizable = dense && aligned(out.data, sizeof(Out) * kVec) &&
+                            [&]<size_t... K>(std::index_sequence<K...>) {
+                              return (aligned(ins[K].data, sizeof(In) * kVec) && ...);
+                            }(std::index_sequence_for<In...>{});
+  cudaStream_t s = raw_stream(stream);
+  if (vectorizable) {
+    [&]<size_t... K>(std::index_sequence<K...>) {
+      map_vectorized_kernel<kVec, F, Out, In...><<<grid_for(n / kVec + 1, kThreads), kThreads, 0, s>>>(
+          n, f, static_cast<Out*>(out.data), static_cast<const In*>(ins[K].data)...);
+    }(std::index_sequence_for<In...>{});
+  } else {
+    MapPointers<N> pointers;
+    for (int k = 0; k < N; ++k) pointers.data[k] = operands[k]->data;
+    map_strided_kernel<F, Out, In...><<<grid_for(n, kThreads), kThreads, 0, s>>>(pointers, layout, n, f);
+  }
+  EMBER_CUDA_LAUNCH_CHECK(op);
+}
+
+}  // namespace ember::cuda
