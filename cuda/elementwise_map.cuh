@@ -15,6 +15,7 @@
 //    unit-stride pointer is aligned to its vector, each thread loads and stores kVec elements at
 //    once (16 bytes for the widest operand; a broadcast input is read once and repeated), then a
 //    scalar loop does the tail.
+// The coalescing is cuda/map_layout.h (plain C++, tested without a GPU).
 // Both are grid-stride loops (cuda/kernel_util.cuh grid_for), so any size runs with one launch;
 // each element is read and written by the same thread, so out may alias an input exactly (the
 // in-place add_ of ops/inplace.cpp).
@@ -26,6 +27,7 @@
 
 #include "cuda/elementwise_launch.h"
 #include "cuda/kernel_util.cuh"
+#include "cuda/map_layout.h"
 
 namespace ember::cuda {
 
@@ -36,36 +38,6 @@ constexpr int kThreads = 256;
 template <class T, int kVec> struct alignas(sizeof(T) * kVec) Vec {
   T v[kVec];
 };
-
-// The coalesced iteration space: dims innermost first, one stride row per operand (0 = output).
-template <int N> struct MapLayout {
-  int ndim = 0;
-  int64_t sizes[StridedLayout::kMaxDims] = {};
-  int64_t strides[N][StridedLayout::kMaxDims] = {};
-};
-
-// Merges dim d into the innermost kept dim when, for every operand, stepping d equals stepping
-// over the whole kept dim; size-1 dims are dropped. Innermost first, as the kernel walks them.
-template <int N> MapLayout<N> coalesce(const Operand* const (&operands)[N]) {
-  MapLayout<N> m;
-  const StridedLayout& shape = operands[0]->layout;
-  for (int d = shape.ndim - 1; d >= 0; --d) {
-    const int64_t size = shape.sizes[d];
-    if (size == 1) continue;
-    bool mergeable = m.ndim > 0;
-    for (int k = 0; k < N && mergeable; ++k) {
-      mergeable = operands[k]->layout.strides[d] == m.strides[k][m.ndim - 1] * m.sizes[m.ndim - 1];
-    }
-    if (mergeable) {
-      m.sizes[m.ndim - 1] *= size;  // the merged dim keeps the inner strides
-      continue;
-    }
-    m.sizes[m.ndim] = size;
-    for (int k = 0; k < N; ++k) m.strides[k][m.ndim] = operands[k]->layout.strides[d];
-    ++m.ndim;
-  }
-  return m;
-}
 
 template <int N> struct MapPointers {
   void* data[N];
@@ -87,13 +59,8 @@ __global__ void map_strided_kernel(MapPointers<sizeof...(In) + 1> pointers, MapL
                                    int64_t n, F f) {
   constexpr int N = sizeof...(In) + 1;
   for (int64_t i = global_thread_index(); i < n; i += global_thread_count()) {
-    int64_t offsets[N] = {};
-    int64_t rest = i;
-    for (int d = 0; d < layout.ndim; ++d) {
-      const int64_t coordinate = rest % layout.sizes[d];
-      rest /= layout.sizes[d];
-      for (int k = 0; k < N; ++k) offsets[k] += coordinate * layout.strides[k][d];
-    }
+    int64_t offsets[N];
+    map_offsets(layout, i, offsets);
     StridedMap<F, Out, In...>::at(pointers, offsets, f, std::index_sequence_for<In...>{});
   }
 }

@@ -10,12 +10,14 @@
 // Without a GPU every DEVICE_TEST_CASE prints SKIPPED; the plain TEST_CASEs run everywhere.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "cuda/map_layout.h"
 #include "ember.h"
 #include "helpers.h"
 #include "test/cuda/consistency.h"
@@ -170,6 +172,72 @@ void check_integer_binary_op(const std::string& name, const BinaryFn& f, int64_t
 }  // namespace
 
 // ---------------------------------------------------------------- runs everywhere
+
+namespace {
+
+// The operand cuda::operand_of builds: t's strides in `shape` (0 on broadcast and missing dims).
+cuda::Operand operand_in(const Tensor& t, const Shape& shape) {
+  cuda::Operand operand;
+  const int64_t lead = static_cast<int64_t>(shape.size()) - t.dim();
+  operand.layout.ndim = static_cast<int>(shape.size());
+  operand.layout.numel = numel_of(shape);
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    operand.layout.sizes[d] = shape[d];
+    operand.layout.strides[d] = d < lead || t.size(d - lead) == 1 ? 0 : t.stride(d - lead);
+  }
+  return operand;
+}
+
+// The coalesced walk (cuda::map_offsets) must reach, for every linear index of the output, the
+// offsets a plain row-major walk over the original dims reaches. Returns the coalesced layout.
+template <int N> cuda::MapLayout<N> check_coalesced_walk(const Shape& shape, const std::array<Tensor, N>& tensors) {
+  std::array<cuda::Operand, N> operands;
+  const cuda::Operand* pointers[N];
+  for (int k = 0; k < N; ++k) {
+    operands[k] = operand_in(tensors[k], shape);
+    pointers[k] = &operands[k];
+  }
+  const cuda::MapLayout<N> layout = cuda::coalesce(pointers);
+  for (int64_t i = 0; i < numel_of(shape); ++i) {
+    int64_t offsets[N];
+    cuda::map_offsets(layout, i, offsets);
+    for (int k = 0; k < N; ++k) {
+      int64_t expected = 0, rest = i;
+      for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+        expected += (rest % shape[d]) * operands[k].layout.strides[d];
+        rest /= shape[d];
+      }
+      if (offsets[k] != expected) {
+        FAIL("operand " << k << " at index " << i << ": offset " << offsets[k] << ", expected " << expected);
+      }
+    }
+  }
+  return layout;
+}
+
+}  // namespace
+
+TEST_CASE("cuda elementwise: the coalesced index walk reaches every operand's elements", "[cuda]") {
+  const Tensor a = zeros({7, 33}), b = zeros({33, 7}), c = zeros({7, 66}), base = zeros({3, 4, 5});
+  // Dense operands merge to one unit-stride dim (the vectorized kernel's condition).
+  auto dense = check_coalesced_walk<3>({7, 33}, {a, a, a});
+  CHECK(dense.ndim == 1);
+  CHECK(dense.sizes[0] == 231);
+  CHECK((dense.strides[0][0] == 1 && dense.strides[1][0] == 1 && dense.strides[2][0] == 1));
+  // A 0-d operand: still one dim, that operand with stride 0 (the broadcast vectorized path).
+  auto scalar = check_coalesced_walk<3>({7, 33}, {a, a, zeros({})});
+  CHECK(scalar.ndim == 1);
+  CHECK(scalar.strides[2][0] == 0);
+  // Size-1 dims are dropped; a 0-d output has no dims left.
+  CHECK(check_coalesced_walk<2>({1, 7, 1, 33}, {zeros({1, 7, 1, 33}), zeros({7, 1, 33})}).ndim == 1);
+  CHECK(check_coalesced_walk<2>({}, {zeros({}), zeros({})}).ndim == 0);
+  // Transposes, step slices, broadcasting: walked correctly, and not merged where they differ.
+  CHECK(check_coalesced_walk<3>({7, 33}, {a, b.transpose(0, 1), c.slice(1, 1, 66, 2)}).ndim == 2);
+  check_coalesced_walk<3>({3, 4, 5}, {base, zeros({3, 1, 5}), zeros({4, 5})});
+  check_coalesced_walk<4>({3, 4, 5}, {base, zeros({4, 1}), zeros({1, 4, 1}).expand({3, 4, 5}), zeros({5})});
+  check_coalesced_walk<2>({4, 5, 6}, {zeros({4, 5, 6}), zeros({6, 5, 4}).permute({2, 1, 0})});
+  check_coalesced_walk<2>({5, 6}, {zeros({5, 6}), zeros({10, 12}).slice(0, 0, 10, 2).slice(1, 3, 9)});
+}
 
 TEST_CASE("cuda elementwise: 16-bit activations stay a clear error on the CPU", "[cuda]") {
   const Tensor x = ones({4}).to(DType::bf16);
