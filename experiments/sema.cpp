@@ -95,19 +95,21 @@ void apply_preset(const CLI::App& app, Options& o) {
     // epoch = 0.5%; momentum warm-up 5 epochs = 2.5%). Here: all of Fashion-MNIST (60k / 10k) for 8
     // epochs at batch 128 = 3,744 steps, so
     //   momentum 0.973: horizon 1/(1 − m) ≈ 37 steps ≈ 1% of the schedule;
-    //   a switch every 19 iterations ≈ 0.5% (every epoch would be 12.5%, 25x the paper's share, and
-    //     every switch would pull the model back by a whole horizon's lag less often but harder);
+    //   a switch every 19 iterations ≈ 0.5%, half the horizon as in §6 (every epoch would be 12.5%:
+    //     the interval-to-horizon ratio sets how much the switches slow training, README);
     //   warm-up 0.2 epochs ≈ 94 steps ≈ 2.5%;
     //   full-state EMA (openmixup's full_params_ema: the BN statistics are averaged with the
     //     weights; parameters-only EMA evaluated with the model's own statistics is erratic, README).
-    // Sized from measured time (experiments/README.md): ~9 minutes wall, ~17 CPU-minutes on 2 idle cores.
+    // The same steps as the measured 8-epoch preset before it (experiments/README.md): ~9 minutes
+    // wall, ~17 CPU-minutes on 2 idle cores; a switch is one copy of the small model.
     set("--dataset", o.data.dataset, std::string("fashion_mnist"));
     set("--epochs", o.epochs, int64_t{8});
     set("--ema-momentum", o.ema_momentum, 0.973);
     set("--ema-warmup-epochs", o.ema_warmup_epochs, 0.2);
     set("--ema-full-state", o.ema_full_state, true);
     set("--switch-by-iter", o.switch_by_iter, true);
-    set("--switch-interval", o.switch_interval, int64_t{19});
+    // The interval is in the preset's unit: `--switch-by-epoch` alone means every epoch, not every 19.
+    if (app.count("--switch-by-iter") == 0) set("--switch-interval", o.switch_interval, int64_t{19});
   } else if (o.preset == "paper") {
     // papers.md §6: CIFAR-100, R-18, 200 epochs, batch 100, SGD 0.1 / 1e-4 cosine (the PyTorch recipe
     // of §1.3); EMA momentum 0.999 with a linear warm-up over 5 epochs, ratio 0.9.
