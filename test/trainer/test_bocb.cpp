@@ -498,6 +498,24 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   CHECK(switches("e2", "--epochs 5 --switch-interval 2", "sema") == "2");
   CHECK(read(scratch.path() / "sema" / "si2" / "results.md").find("SEMA switches every 2 iterations") != std::string::npos);
   CHECK(read(scratch.path() / "sema" / "si2" / "config.json").find("\"by_iter\": true") != std::string::npos);
+  // The quick preset's EMA and switch settings (on synthetic data here): full state, every 19 iterations;
+  // `--switch-by-epoch` alone means every epoch, `--ema-params-only` turns the full state off.
+  const auto quick_ema = [&](const std::string& name, const std::string& options) {
+    Outcome quick = run("sema", arguments + name + " --preset quick --variants ema --max-steps 1 --flatness-points 0 " + options,
+                        scratch.path());
+    INFO(quick.output);
+    REQUIRE(quick.status == 0);
+    return nlohmann::json::parse(read(scratch.path() / "sema" / ("s" + name) / "config.json"))["ema"];
+  };
+  nlohmann::json ema = quick_ema("q", "");
+  CHECK(ema["momentum"] == 0.973);
+  CHECK(ema["full_state"] == true);
+  CHECK(ema["switch"]["by_iter"] == true);
+  CHECK(ema["switch"]["interval"] == 19);
+  ema = quick_ema("qe", "--switch-by-epoch --ema-params-only");
+  CHECK(ema["full_state"] == false);
+  CHECK(ema["switch"]["by_iter"] == false);
+  CHECK(ema["switch"]["interval"] == 1);
   // Switch points that cannot happen fail before anything trains, naming the values.
   Outcome never = run("sema", arguments + "n --switch-start 3 --switch-end 2", scratch.path());
   CHECK(never.status != 0);
