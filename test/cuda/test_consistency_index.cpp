@@ -119,9 +119,10 @@ DEVICE_TEST_CASE("cuda consistency: index_select and index_add") {
                            [](const TensorList& in) { return TensorList{index_select(in[0], 0, in[1])}; });
     check_cuda_matches_cpu("index_select 0-d index", {normal_of({17, 4}, 36, dtype), scalar_tensor(3, DType::i64)},
                            [](const TensorList& in) { return TensorList{index_select(in[0], 0, in[1])}; });
-    check_cuda_matches_cpu("index_add alpha 0.5", {normal_of({17, 5, 6}, 37, dtype), index, normal_of({17, 5, 50}, 38, dtype)},
+    // self (6, 5, 17) and source (6, 5, 50), both transposed views; rows added along dim 2.
+    check_cuda_matches_cpu("index_add alpha 0.5", {normal_of({17, 5, 6}, 37, dtype), index, normal_of({50, 5, 6}, 38, dtype)},
                            [](const TensorList& in) {
-                             return TensorList{index_add(in[0].transpose(0, 2), 0, in[1], in[2].transpose(0, 2), 0.5)};
+                             return TensorList{index_add(in[0].transpose(0, 2), 2, in[1], in[2].transpose(0, 2), 0.5)};
                            });
   }
   check_cuda_matches_cpu("index_select int32 index on int64",
@@ -165,7 +166,7 @@ DEVICE_TEST_CASE("cuda consistency: cat, stack, split and unbind gradients") {
     const TensorList parts{normal_of({3, 7, 5}, 61, dtype), normal_of({3, 0, 5}, 62, dtype),
                            normal_of({5, 11, 3}, 63, dtype)};
     check_cuda_matches_cpu("cat dim 1 with an empty and a permuted part", parts, [](const TensorList& in) {
-      return TensorList{cat({in[0], in[1], in[2].permute({2, 1, 0}).narrow(2, 1, 5)}, 1)};
+      return TensorList{cat({in[0], in[1], in[2].permute({2, 1, 0}).narrow(1, 1, 5)}, 1)};
     });
     check_cuda_matches_cpu("cat dim -1", {normal_of({4, 1}, 64, dtype), normal_of({4, 999}, 65, dtype)},
                            [](const TensorList& in) { return TensorList{cat({in[0], in[1]}, -1)}; });
