@@ -13,13 +13,16 @@
 # Exit status: 0 all passed; 1 a test or benchmark failed; 2 no CUDA device; 3 the bundle is
 # missing or cannot load its libraries. Sized for the lent machine: well under 8 minutes.
 # Environment: EMBER_BUILD_JOBS (prepare, default 2), EMBER_GPU_SUITES (prepare: test suites to
-# bundle besides cuda, e.g. "models"), EMBER_GPU_BUNDLE (default build-gpu),
+# bundle besides cuda, e.g. "models"), EMBER_GPU_MESON_DIR (prepare: the build to bundle, default
+# build-gpu-meson), EMBER_GPU_BUNDLE (default build-gpu),
 # EMBER_GPU_TEST_TIMEOUT / EMBER_GPU_BENCH_TIMEOUT (seconds, defaults 300 / 120).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bundle="${EMBER_GPU_BUNDLE:-build-gpu}"
-meson_dir=build-gpu-meson
+# The meson build --prepare uses; EMBER_GPU_MESON_DIR=build-cuda bundles an existing CUDA build
+# instead (to try the bundling: the MANIFEST then says the binaries use -march=native).
+meson_dir="${EMBER_GPU_MESON_DIR:-build-gpu-meson}"
 max_bundle_bytes=$((60 * 1024 * 1024))
 
 die() {
@@ -88,7 +91,11 @@ prepare() {
     echo "ember GPU bundle (scripts/gpu-check.sh --prepare)"
     echo "commit: $(git rev-parse HEAD 2>/dev/null) $(git status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
     echo "built: $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), nvcc $(nvcc --version | grep -o 'release [0-9.]*')"
-    echo "options: -Dcuda=enabled -Dnative=false -Dbuildtype=release, static libstdc++/libgcc"
+    if grep -q -- "-march=native" "$meson_dir/build.ninja"; then
+      echo "options: $meson_dir uses -march=native: NOT portable to another CPU (use the default build-gpu-meson)"
+    else
+      echo "options: -Dcuda=enabled -Dnative=false (no -march=native), static libstdc++/libgcc: $(grep -c -- '-static-libstdc++' "$meson_dir/build.ninja") link lines"
+    fi
     echo "needs there: glibc >= ${glibc_needed#GLIBC_} (or the bundled lib/glibc), an NVIDIA driver for CUDA $(nvcc --version | grep -o 'release [0-9.]*' | cut -d' ' -f2), and the toolkit's cuBLAS/cuDNN/cuFFT if linked:"
     ldd "${binaries[@]}" | awk '$2 == "=>" { print $1 }' | sort -u | while read -r lib; do
       is_provided_there "$lib" && case "$lib" in libcu* | libnccl* | libnv*) echo "  $lib" ;; esac
@@ -293,7 +300,7 @@ EOF
 
 case "${1:-}" in
   --prepare) prepare ;;
-  -h | --help) sed -n '2,19p' "$0" ;;
+  -h | --help) sed -n "2,20p" "$0" ;;
   "") run_checks ;;
   *) die 3 "unknown argument '$1' (expected --prepare or nothing)" ;;
 esac
