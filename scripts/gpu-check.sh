@@ -104,6 +104,20 @@ prepare() {
     (cd "$bundle" && find . -type f -printf '  %p %s\n' | sort)
   } >"$bundle/MANIFEST"
 
+  # Self-contained: with the bundle's lib/ first, every library not provided there resolves inside it.
+  echo "gpu-check --prepare: libraries the bundle loads from itself:"
+  local outside
+  LD_LIBRARY_PATH="$bundle/lib" ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" { print $1, $3 }' | sort -u |
+    while read -r name path; do
+      if is_provided_there "$name"; then continue; fi
+      echo "  $name"
+    done
+  outside=$(LD_LIBRARY_PATH="$bundle/lib" ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" { print $1, $3 }' |
+    sort -u | while read -r name path; do
+      is_provided_there "$name" || case "$path" in "$bundle"/lib/*) ;; *) echo "$name => $path" ;; esac
+    done)
+  [ -z "$outside" ] || die 3 "these libraries would not come from the bundle: $outside"
+
   local bytes
   bytes=$(du -sb "$bundle" | cut -f1)
   echo "gpu-check --prepare: $bundle is $((bytes / 1024 / 1024)) MiB ($bytes bytes; limit $((max_bundle_bytes / 1024 / 1024)) MiB)"
@@ -114,8 +128,6 @@ prepare() {
     echo "gpu-check --prepare: libraries packed into lib.tar.gz: now $((bytes / 1024 / 1024)) MiB"
     [ "$bytes" -gt "$max_bundle_bytes" ] && die 3 "$bundle is still over the limit: bundle fewer suites"
   fi
-  echo "gpu-check --prepare: ldd of the bundle (everything not listed as provided there must resolve inside it):"
-  LD_LIBRARY_PATH="$bundle/lib" ldd "${binaries[@]}" 2>/dev/null | awk '$2 == "=>" { print "  " $1 " => " $3 }' | sort -u
   echo "gpu-check --prepare: done. On the GPU machine: scripts/gpu-check.sh (carry [\"$bundle\"])"
 }
 
@@ -147,6 +159,7 @@ setup_libraries() {
   if [ -f "$bundle/lib.tar.gz" ]; then
     local unpack="${TMPDIR:-/tmp}/ember-gpu-bundle-$$"
     mkdir -p "$unpack" && tar -C "$unpack" -xzf "$bundle/lib.tar.gz" || die 3 "cannot unpack $bundle/lib.tar.gz"
+    trap 'rm -rf "$unpack"' EXIT
     lib_dir="$unpack/lib"
   fi
   local extra
@@ -278,7 +291,10 @@ def figures(b):
         if key == "bytes_per_second":
             out["GB/s"] = value / 1e9
         elif "flop" in k:
-            out[key] = value / 1e12 if value > 1e6 else value  # raw FLOP/s counters become TFLOP/s
+            if value > 1e6:  # a rate counter in FLOP/s, whatever its name
+                out["TFLOP/s" if "TFLOP/s" not in out else key + " (TFLOP/s)"] = value / 1e12
+            else:
+                out[key] = value
         elif "gb" in k or "pct" in k or "%" in k or "roofline" in k or "ratio" in k or "images" in k:
             out[key] = value
     return out
@@ -292,7 +308,7 @@ for label, pattern in rows:
         continue
     for b in hits[:6]:
         f = figures(b)
-        text = ", ".join(f"{k} {v:.1f}" for k, v in f.items()) or f"{b['real_time']:.3g} {b.get('time_unit', '')}"
+        text = ", ".join(f"{k} {v:.4g}" for k, v in f.items()) or f"{b['real_time']:.3g} {b.get('time_unit', '')}"
         print(f"{label:<11}: {b['name']}: {text}")
 EOF
   echo "logs       : $log_dir"
