@@ -49,10 +49,10 @@ prepare() {
   local jobs="${EMBER_BUILD_JOBS:-2}"
   local suites=(cuda ${EMBER_GPU_SUITES:-})
   if [ ! -f "$meson_dir/build.ninja" ]; then
-    # -Dnative=false: the GPU machine's CPU may lack our AVX-512. libstdc++ and libgcc are linked
-    # statically (link flags only, so the objects are the ordinary ones).
-    meson setup "$meson_dir" -Dcuda=enabled -Dnative=false -Dbuildtype=release -Dwerror=true \
-      "-Dcpp_link_args=['-static-libstdc++', '-static-libgcc']" >/dev/null || die 3 "meson setup failed"
+    # -Dnative=false: the GPU machine's CPU may lack our AVX-512. (meson links the executables
+    # through nvcc, so libstdc++ and libgcc_s are bundled below like the other libraries.)
+    meson setup "$meson_dir" -Dcuda=enabled -Dnative=false -Dbuildtype=release -Dwerror=true >/dev/null ||
+      die 3 "meson setup failed"
   fi
   local targets=(test/bench/ember_bench)
   for s in "${suites[@]}"; do targets+=("test/test_$s"); done
@@ -94,7 +94,7 @@ prepare() {
     if grep -q -- "-march=native" "$meson_dir/build.ninja"; then
       echo "options: $meson_dir uses -march=native: NOT portable to another CPU (use the default build-gpu-meson)"
     else
-      echo "options: -Dcuda=enabled -Dnative=false (no -march=native), static libstdc++/libgcc: $(grep -c -- '-static-libstdc++' "$meson_dir/build.ninja") link lines"
+      echo "options: -Dcuda=enabled -Dnative=false (no -march=native), -Dbuildtype=release"
     fi
     echo "needs there: glibc >= ${glibc_needed#GLIBC_} (or the bundled lib/glibc), an NVIDIA driver for CUDA $(nvcc --version | grep -o 'release [0-9.]*' | cut -d' ' -f2), and the toolkit's cuBLAS/cuDNN/cuFFT if linked:"
     ldd "${binaries[@]}" | awk '$2 == "=>" { print $1 }' | sort -u | while read -r lib; do
