@@ -319,7 +319,7 @@ EOF
 
 case "${1:-}" in
   --prepare) prepare ;;
-  -h | --help) sed -n "2,20p" "$0" ;;
+  -h | --help) sed -n "2,19p" "$0" ;;
   "") run_checks ;;
   *) die 3 "unknown argument '$1' (expected --prepare or nothing)" ;;
 esac
