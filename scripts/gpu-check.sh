@@ -160,7 +160,7 @@ setup_libraries() {
   if [ -f "$bundle/lib.tar.gz" ]; then
     local unpack="${TMPDIR:-/tmp}/ember-gpu-bundle-$$"
     mkdir -p "$unpack" && tar -C "$unpack" -xzf "$bundle/lib.tar.gz" || die 3 "cannot unpack $bundle/lib.tar.gz"
-    trap 'rm -rf "$unpack"' EXIT
+    trap "rm -rf '$unpack'" EXIT
     lib_dir="$unpack/lib"
   fi
   local extra
@@ -209,14 +209,18 @@ run_checks() {
     die 3 "libraries missing on this machine (above); LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   fi
 
-  { nvidia-smi 2>&1 || echo "nvidia-smi: not available"; } >"$log_dir/nvidia-smi.txt"
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi >"$log_dir/nvidia-smi.txt" 2>&1
+  else
+    echo "nvidia-smi: not installed here" >"$log_dir/nvidia-smi.txt"
+  fi
   # A device? The suite registers its device cases only when cuda::device_count() > 0 and says
   # "SKIPPED (no CUDA device)" otherwise: that line, from our own binary, is the answer.
   local probe
   probe=$("${runner[@]}" "$bundle/test/test_cuda" --list-tests "[device]" 2>&1)
   echo "$probe" >"$log_dir/device-probe.log"
   if echo "$probe" | grep -q "SKIPPED (no CUDA device)"; then
-    grep -m1 -i "nvidia-smi\|failed\|error" "$log_dir/nvidia-smi.txt" >&2 || true
+    grep -m1 -i "nvidia-smi\|failed\|error" "$log_dir/nvidia-smi.txt" | sed 's/^/gpu-check: /' >&2 || true
     die 2 "no CUDA device on this machine: nothing to check (the bundle loads and runs; logs in $log_dir)"
   fi
   if echo "$probe" | grep -q "SKIPPED (built without CUDA)"; then
