@@ -1,5 +1,6 @@
 #include "engine/random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -40,6 +41,43 @@ std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
                           {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
 }
 
+void philox4x32_blocks(uint64_t start, uint64_t seed, int64_t n, uint32_t* lane0, uint32_t* lane1, uint32_t* lane2,
+                       uint32_t* lane3) {
+  // The rounds of philox4x32_block on kWidth counters side by side (structure of arrays).
+  constexpr int kWidth = 16;
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+  for (int64_t base = 0; base < n; base += kWidth) {
+    alignas(64) uint32_t c0[kWidth], c1[kWidth], c2[kWidth], c3[kWidth];
+    for (int j = 0; j < kWidth; ++j) {
+      const uint64_t counter = start + static_cast<uint64_t>(base + j);
+      c0[j] = static_cast<uint32_t>(counter);
+      c1[j] = static_cast<uint32_t>(counter >> 32);
+      c2[j] = 0u;
+      c3[j] = 0u;
+    }
+    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    for (int round = 0; round < 10; ++round) {
+      for (int j = 0; j < kWidth; ++j) {
+        const uint64_t p0 = static_cast<uint64_t>(M0) * c0[j];
+        const uint64_t p1 = static_cast<uint64_t>(M1) * c2[j];
+        const uint32_t next0 = static_cast<uint32_t>(p1 >> 32) ^ c1[j] ^ k0;
+        const uint32_t next2 = static_cast<uint32_t>(p0 >> 32) ^ c3[j] ^ k1;
+        c1[j] = static_cast<uint32_t>(p1);
+        c3[j] = static_cast<uint32_t>(p0);
+        c0[j] = next0;
+        c2[j] = next2;
+      }
+      k0 += W0;
+      k1 += W1;
+    }
+    const int64_t m = std::min<int64_t>(kWidth, n - base);
+    std::copy(c0, c0 + m, lane0 + base);
+    std::copy(c1, c1 + m, lane1 + base);
+    if (lane2 != nullptr) std::copy(c2, c2 + m, lane2 + base);
+    if (lane3 != nullptr) std::copy(c3, c3 + m, lane3 + base);
+  }
+}
+
 namespace {
 
 // Fills a fresh contiguous tensor with value_of(block) for block = start + i, in parallel.
@@ -53,7 +91,16 @@ Tensor fill_random(const Shape& sizes, Generator& gen, const TensorOptions& opti
   dispatch_all(options.dtype_, op, [&]<class T>() {
     T* p = out.data_ptr<T>();
     parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) p[i] = static_cast<T>(value_of(philox4x32(start + i, seed)));
+      // The blocks a chunk at a time from the vectorised generator; the same numbers as
+      // value_of(philox4x32(start + i, seed)) element by element.
+      constexpr int64_t kChunk = 256;
+      uint32_t l0[kChunk], l1[kChunk], l2[kChunk], l3[kChunk];
+      for (int64_t chunk = begin; chunk < end; chunk += kChunk) {
+        const int64_t count = std::min(kChunk, end - chunk);
+        philox4x32_blocks(start + static_cast<uint64_t>(chunk), seed, count, l0, l1, l2, l3);
+        for (int64_t j = 0; j < count; ++j)
+          p[chunk + j] = static_cast<T>(value_of(std::array<uint32_t, 4>{l0[j], l1[j], l2[j], l3[j]}));
+      }
     });
   });
   if (!options.device_.is_cpu()) out = out.to(options.device_);
