@@ -43,12 +43,16 @@ std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed) {
 
 void philox4x32_blocks(uint64_t start, uint64_t seed, int64_t n, uint32_t* lane0, uint32_t* lane1, uint32_t* lane2,
                        uint32_t* lane3) {
-  // The rounds of philox4x32_block on kWidth counters side by side (structure of arrays).
-  constexpr int kWidth = 16;
+  // The rounds of philox4x32_block on up to kChunk counters side by side (structure of arrays).
+  // The inner loops' trip count is a run-time value on purpose: GCC would fully unroll a loop of a
+  // small constant count, and the straight-line code left is only vectorised by the SLP pass this
+  // build turns off (Note [No SLP vectorizer] in meson.build); the loop vectoriser takes this one.
+  constexpr int64_t kChunk = 256;
   constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
-  for (int64_t base = 0; base < n; base += kWidth) {
-    alignas(64) uint32_t c0[kWidth], c1[kWidth], c2[kWidth], c3[kWidth];
-    for (int j = 0; j < kWidth; ++j) {
+  alignas(64) uint32_t c0[kChunk], c1[kChunk], c2[kChunk], c3[kChunk];
+  for (int64_t base = 0; base < n; base += kChunk) {
+    const int64_t m = std::min(kChunk, n - base);
+    for (int64_t j = 0; j < m; ++j) {
       const uint64_t counter = start + static_cast<uint64_t>(base + j);
       c0[j] = static_cast<uint32_t>(counter);
       c1[j] = static_cast<uint32_t>(counter >> 32);
@@ -57,7 +61,7 @@ void philox4x32_blocks(uint64_t start, uint64_t seed, int64_t n, uint32_t* lane0
     }
     uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
     for (int round = 0; round < 10; ++round) {
-      for (int j = 0; j < kWidth; ++j) {
+      for (int64_t j = 0; j < m; ++j) {
         const uint64_t p0 = static_cast<uint64_t>(M0) * c0[j];
         const uint64_t p1 = static_cast<uint64_t>(M1) * c2[j];
         const uint32_t next0 = static_cast<uint32_t>(p1 >> 32) ^ c1[j] ^ k0;
@@ -70,7 +74,6 @@ void philox4x32_blocks(uint64_t start, uint64_t seed, int64_t n, uint32_t* lane0
       k0 += W0;
       k1 += W1;
     }
-    const int64_t m = std::min<int64_t>(kWidth, n - base);
     std::copy(c0, c0 + m, lane0 + base);
     std::copy(c1, c1 + m, lane1 + base);
     if (lane2 != nullptr) std::copy(c2, c2 + m, lane2 + base);

@@ -44,8 +44,8 @@ std::array<uint32_t, 4> philox4x32_block(std::array<uint32_t, 4> counter, std::a
 // The engine's stream: the 64-bit counter in lanes 0-1 (low word first), lanes 2-3 zero.
 std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t seed);
 // The stream's blocks start, start + 1, ..., start + n - 1 at once, lane by lane: lane_k[i] is
-// philox4x32(start + i, seed)[k], bit for bit. Counters go through the rounds 16 at a time in
-// separate arrays so that the compiler vectorises them (about 10x a loop of philox4x32 calls): the
+// philox4x32(start + i, seed)[k], bit for bit. Counters go through the rounds 256 at a time in
+// separate arrays so that the compiler vectorises them (2-3x a loop of philox4x32 calls): the
 // kernels that draw one number per element use it. lane2/lane3 may be null (not computed).
 void philox4x32_blocks(uint64_t start, uint64_t seed, int64_t n, uint32_t* lane0, uint32_t* lane1,
                        uint32_t* lane2 = nullptr, uint32_t* lane3 = nullptr);
