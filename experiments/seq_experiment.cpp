@@ -82,6 +82,7 @@ void apply_preset(const CLI::App& app, Options& o, const std::string& binary) {
     set("--depth", o.model.depth, int64_t{2});
     set("--epochs", o.epochs, int64_t{1});
     set("--lr", o.lr, 3e-3);
+    set("--log-every", o.log_every, int64_t{4});  // 32 steps: enough points for the loss curves
   } else {
     EMBER_CHECK(o.preset == "none", "{}: unknown --preset '{}' (quick, quick_lm, none)", binary, o.preset);
   }
