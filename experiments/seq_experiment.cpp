@@ -265,7 +265,7 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
                "task and model, metrics and checkpoints."};
   Options o;
   SeqModelConfig& m = o.model;
-  m.dropout = 0.0;  // short runs do not overfit; attention dropout also takes sdpa off its fast path
+  m.dropout = 0.0;  // short runs do not overfit (and attention dropout draws its mask in both passes)
   app.option_defaults()->always_capture_default();
   app.add_option("--preset", o.preset, "quick (ListOps L 128 + sequential Fashion-MNIST, width 32, 1000 examples, "
                  "2 epochs), quick_lm (byte LM on dict-gcide, L 256, width 32, 1024 windows, 1 epoch), none");
