@@ -411,9 +411,14 @@ SequenceDatasetSplit make_sequence_dataset(const std::string& name, Split split,
   } else if (name == "text_langid") {
     out.dataset = capped(load_langid(o, split, L), o.num_examples);
   } else if (name == "text_lm") {
-    const std::string path = find_data_file("text_lm (dict-gcide)", o.data_dir, {"usr/share/dictd/gcide.dict.dz"});
+    const std::string path = o.text_file.empty() ? find_data_file("text_lm (dict-gcide)", o.data_dir,
+                                                                    {"usr/share/dictd/gcide.dict.dz"})
+                                                 : o.text_file;
     auto corpus = shared_corpus(path, o.max_corpus_bytes);
     const auto [begin, end] = text::lm_split_range(static_cast<int64_t>(corpus->size()), split);
+    EMBER_CHECK(end - begin > L, "text_lm: the {} split of {} ({} bytes) is bytes [{}, {}), too short for one window "
+                "of {} + 1 bytes; use a larger corpus or a smaller --max-length", split_name(split), path,
+                corpus->size(), begin, end, L);
     out.dataset = capped(std::make_shared<text::ByteLMDataset>(corpus, begin, end, L), o.num_examples);
   } else if (name == "genome_species") {
     out.dataset = capped(load_genome_species(o, split, L), o.num_examples);

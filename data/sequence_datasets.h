@@ -75,6 +75,7 @@ struct SequenceTaskOptions {
   int64_t distractors = -1; // pathfinder: distractor paths (-1 = 1 at 32x32, 4 at 128x128)
   // text_lm
   int64_t max_corpus_bytes = 0;  // text_lm: read at most this many bytes of the corpus (0 = all)
+  std::string text_file;         // text_lm: the corpus (plain or gzip) instead of dict-gcide (empty: gcide)
 };
 
 struct SequenceDatasetSplit {

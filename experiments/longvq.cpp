@@ -1,8 +1,9 @@
 // `longvq`: LongVQ (papers.md §5, docs/LONGVQ.md) against the Transformer and MEGA at an equal
-// parameter budget, on the sequence classification tasks; the shared comparison is
+// parameter budget, on the sequence classification tasks and byte-level LM; the shared comparison is
 // experiments/seq_experiment.{h,cpp}.
 //
 //   build/experiments/longvq --preset quick          # ListOps (L 128) + sequential Fashion-MNIST
+//   build/experiments/longvq --preset quick_lm       # byte-level LM on dict-gcide (bits per byte)
 //   build/experiments/longvq --preset none --tasks listops --max-length 2000 --d-model 80 --depth 6 --epochs 20
 #include "experiments/seq_experiment.h"
 #include "experiments/trainer/cli.h"

@@ -15,6 +15,7 @@
 #include "experiments/trainer/cli.h"
 #include "experiments/trainer/progress.h"
 #include "experiments/trainer/run_dir.h"
+#include "experiments/trainer/seq_metrics.h"
 #include "experiments/trainer/trainer.h"
 #include "models/seq/seq_zoo.h"
 #include "optim/optimizer.h"
@@ -34,6 +35,7 @@ struct Options {
   int64_t max_length = 0;     // variable-length tasks (listops, text): L; 0 = the task's default
   int64_t train_limit = 0;    // examples per split (0: the task's default)
   int64_t test_limit = 0;
+  std::string text_file;      // text_lm: the corpus instead of dict-gcide
   SeqModelConfig model;       // widths of the method; the baselines get d_model for the same budget
   int64_t budget = 0;         // parameter budget (0: the method's count at --d-model)
   double lr = 1e-3;
@@ -68,8 +70,21 @@ void apply_preset(const CLI::App& app, Options& o, const std::string& binary) {
     set("--depth", o.model.depth, int64_t{2});
     set("--epochs", o.epochs, int64_t{2});
     set("--lr", o.lr, 3e-3);
+  } else if (o.preset == "quick_lm") {
+    // A few minutes on 2 cores for three models: byte-level LM on dict-gcide, windows of 256 bytes,
+    // 1024 training windows (256 KiB spread over the training 90 %) and 128 held-out test windows,
+    // 2 blocks of width 32, 1 epoch (32 steps of 32 windows).
+    set("--tasks", o.tasks, std::string("text_lm"));
+    set("--max-length", o.max_length, int64_t{256});
+    set("--train-limit", o.train_limit, int64_t{1024});
+    set("--test-limit", o.test_limit, int64_t{128});
+    set("--d-model", o.model.d_model, int64_t{32});
+    set("--depth", o.model.depth, int64_t{2});
+    set("--epochs", o.epochs, int64_t{1});
+    set("--lr", o.lr, 3e-3);
+    set("--log-every", o.log_every, int64_t{4});  // 32 steps: enough points for the loss curves
   } else {
-    EMBER_CHECK(o.preset == "none", "{}: unknown --preset '{}' (quick, none)", binary, o.preset);
+    EMBER_CHECK(o.preset == "none", "{}: unknown --preset '{}' (quick, quick_lm, none)", binary, o.preset);
   }
 }
 
@@ -97,21 +112,25 @@ data::SequenceTaskOptions task_options(const std::string& task, const Options& o
   data::SequenceTaskOptions options;
   if (!has_fixed_length(task)) options.max_length = o.max_length;
   options.num_examples = train ? o.train_limit : o.test_limit;
+  options.text_file = o.text_file;
   return options;
 }
 
 struct ModelResult {
   std::string task, model;
+  bool language_model = false;  // byte LM: top-1 is next-byte accuracy, the loss is nats per byte
   int64_t d_model = 0, parameters = 0, steps = 0;
   double final_top1 = 0.0, best_top1 = 0.0, seconds = 0.0;
+  double final_loss = 0.0;      // mean test cross-entropy per row (Note [Rows] in trainer.h)
   int64_t best_epoch = 0;
   double reparameterized_top1 = -1.0;  // CHELA: test top-1 with the merged kernels
+  double reparameterized_loss = -1.0;
 };
 
 ModelResult train_model(const std::string& task, const std::string& model_name, const SeqModelConfig& config,
                         const Options& o, const fs::path& run_path, const data::DatasetPtr& train_set,
                         const data::DatasetPtr& test_set) {
-  ModelResult result{task, model_name, config.d_model};
+  ModelResult result{task, model_name, config.task == "lm", config.d_model};
   manual_seed(o.seed);
   auto model = models::seq::create_seq_model(model_name, config);
   result.parameters = model->num_parameters();
@@ -148,34 +167,60 @@ ModelResult train_model(const std::string& task, const std::string& model_name, 
   result.steps = fit.steps;
   result.seconds = fit.train_seconds;
   result.final_top1 = fit.last_eval ? fit.last_eval->top1 : 0.0;
+  result.final_loss = fit.last_eval ? fit.last_eval->loss : 0.0;
   result.best_top1 = std::max(fit.best_top1, result.final_top1);
   result.best_epoch = fit.best_epoch;
   if (model_name == "chela") {
     model->reparameterize();  // Note [Structural re-parameterization]: the same predictions, one kernel
-    result.reparameterized_top1 = trainer.evaluate(test).top1;
+    const EvalResult merged = trainer.evaluate(test);
+    result.reparameterized_top1 = merged.top1;
+    result.reparameterized_loss = merged.loss;
   }
   return result;
 }
 
 std::string percent(double value) { return value < 0.0 ? "—" : fmt::format("{:.2f}", 100.0 * value); }
+std::string bits(double nats) { return nats < 0.0 ? "—" : fmt::format("{:.3f}", bits_per_byte(nats)); }
 
-std::string results_table(const std::vector<ModelResult>& results, const SeqExperimentSpec& spec) {
+std::string paper_value(const SeqExperimentSpec& spec, const ModelResult& r) {
+  for (const PaperNumber& number : spec.paper)
+    if (number.task == r.task && number.model == r.model) return number.value;
+  return "—";
+}
+
+// The classification rows (test accuracy) or the byte-LM rows (bits per byte on the held-out test
+// split, per-byte perplexity and next-byte accuracy); empty when there are none of that kind.
+std::string results_table(const std::vector<ModelResult>& all, const SeqExperimentSpec& spec, bool language_model) {
+  std::vector<ModelResult> results;
+  for (const ModelResult& r : all)
+    if (r.language_model == language_model) results.push_back(r);
+  if (results.empty()) return "";
   std::ostringstream md;
   const bool reparameterized = std::any_of(results.begin(), results.end(),
                                            [](const ModelResult& r) { return r.reparameterized_top1 >= 0.0; });
-  md << "| task | model | d_model | parameters | final test acc % | best test acc % | "
-     << (reparameterized ? "re-param. acc % | " : "") << "steps | train time | paper % |\n"
-     << "|---|---|---|---|---|---|" << (reparameterized ? "---|" : "") << "---|---|---|\n";
+  const std::string merged_column = reparameterized ? (language_model ? "re-param. bits/byte | " : "re-param. acc % | ") : "";
+  if (language_model)
+    md << "| task | model | d_model | parameters | test bits/byte | test perplexity | next-byte acc % | " << merged_column
+       << "steps | train time | paper |\n|---|---|---|---|---|---|---|" << (reparameterized ? "---|" : "") << "---|---|---|\n";
+  else
+    md << "| task | model | d_model | parameters | final test acc % | best test acc % | " << merged_column
+       << "steps | train time | paper % |\n|---|---|---|---|---|---|" << (reparameterized ? "---|" : "") << "---|---|---|\n";
   for (const ModelResult& r : results) {
-    std::string paper = "—";
-    for (const PaperNumber& number : spec.paper)
-      if (number.task == r.task && number.model == r.model) paper = number.value;
-    md << fmt::format("| {} | {} | {} | {} | {} | {} | ", r.task, r.model, r.d_model, r.parameters,
-                      percent(r.final_top1), percent(r.best_top1));
-    if (reparameterized) md << percent(r.reparameterized_top1) << " | ";
-    md << fmt::format("{} | {} | {} |\n", r.steps, format_duration(r.seconds), paper);
+    md << fmt::format("| {} | {} | {} | {} | ", r.task, r.model, r.d_model, r.parameters);
+    if (language_model)
+      md << fmt::format("{} | {:.2f} | {} | ", bits(r.final_loss), perplexity(r.final_loss), percent(r.final_top1));
+    else
+      md << fmt::format("{} | {} | ", percent(r.final_top1), percent(r.best_top1));
+    if (reparameterized)
+      md << (language_model ? bits(r.reparameterized_loss) : percent(r.reparameterized_top1)) << " | ";
+    md << fmt::format("{} | {} | {} |\n", r.steps, format_duration(r.seconds), paper_value(spec, r));
   }
   return md.str();
+}
+
+std::string results_tables(const std::vector<ModelResult>& results, const SeqExperimentSpec& spec) {
+  const std::string classification = results_table(results, spec, false), lm = results_table(results, spec, true);
+  return classification + (!classification.empty() && !lm.empty() ? "\n" : "") + lm;
 }
 
 std::string paper_table(const SeqExperimentSpec& spec) {
@@ -204,10 +249,14 @@ SeqExperimentSpec paper_experiment_spec(const std::string& method, const std::st
       {"lra_image", "transformer", "42.44", "LRA Image = sequential grey CIFAR-10, L 1024 [M]"},
       {"lra_image", "mega", "90.44", "MEGA, LRA Image [M]"},
       {"lra_image", method, "[NF]", not_readable},
+      // Neither paper's language-modelling numbers could be read (CHELA: WikiText-103 perplexity;
+      // LongVQ: autoregressive LM), and none is on dict-gcide bytes: no row to compare with.
+      {"text_lm", method, "[NF]", method_paper + ": language-modelling table not readable; not on dict-gcide"},
   };
   spec.paper_note =
-      "Paper numbers: [M] = quoted from memory in papers.md, [NF] = not found. Our quick preset trains tiny models "
-      "for minutes on short ListOps and sequential Fashion-MNIST, so compare the ranking, not the values.";
+      "Paper numbers: [M] = quoted from memory in papers.md, [NF] = not found. Our quick presets train tiny models "
+      "for minutes (short ListOps and sequential Fashion-MNIST; byte LM on 256 KiB of dict-gcide), so compare the "
+      "ranking, not the values.";
   return spec;
 }
 
@@ -216,10 +265,11 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
                "task and model, metrics and checkpoints."};
   Options o;
   SeqModelConfig& m = o.model;
-  m.dropout = 0.0;  // short runs do not overfit; attention dropout also takes sdpa off its fast path
+  m.dropout = 0.0;  // short runs do not overfit (and attention dropout draws its mask in both passes)
   app.option_defaults()->always_capture_default();
-  app.add_option("--preset", o.preset, "quick (ListOps L 128 + sequential Fashion-MNIST, width 32, 1000 examples, 2 epochs), none");
-  app.add_option("--tasks", o.tasks, "comma-separated classification tasks (" +
+  app.add_option("--preset", o.preset, "quick (ListOps L 128 + sequential Fashion-MNIST, width 32, 1000 examples, "
+                 "2 epochs), quick_lm (byte LM on dict-gcide, L 256, width 32, 1024 windows, 1 epoch), none");
+  app.add_option("--tasks", o.tasks, "comma-separated tasks; text_lm is byte-level language modelling (" +
                                          fmt::format("{}", fmt::join(data::sequence_task_names(), ", ")) + ")");
   app.add_option("--models", o.models, "comma-separated models (default: " + spec.method + "," +
                                            fmt::format("{}", fmt::join(spec.baselines, ",")) + ")");
@@ -227,6 +277,8 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--train-limit", o.train_limit, "training examples (0: the task's default)")->check(CLI::NonNegativeNumber);
   app.add_option("--test-limit", o.test_limit, "test examples (0: the task's default)")->check(CLI::NonNegativeNumber);
+  app.add_option("--text-file", o.text_file, "text_lm: train on this file's bytes (plain or gzip; split 90/5/5 % "
+                 "train/val/test) instead of dict-gcide")->check(CLI::ExistingFile);
   app.add_option("--d-model", m.d_model, "width of " + spec.method + " (the baselines are matched to its parameter count)")
       ->check(CLI::PositiveNumber);
   app.add_option("--budget", o.budget, "parameter budget every model is matched to (0: " + spec.method + "'s count)")
@@ -276,12 +328,17 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
   std::vector<std::pair<std::string, SeqModelConfig>> task_configs;
   for (const std::string& task : tasks) {
     const data::SequenceTaskInfo info = data::sequence_task_info(task, task_options(task, o, true));
-    EMBER_CHECK(info.kind == data::SequenceTaskKind::classification,
-                "{}: task '{}' is a language-modeling task; this binary trains classifiers", spec.binary, task);
     SeqModelConfig config = o.model;
     config.vocab_size = info.vocab_size;
-    config.pad_id = info.pad_id;
     config.num_classes = info.num_classes;
+    if (info.kind == data::SequenceTaskKind::language_model) {
+      // Next-byte logits at every position from causal blocks (create_seq_model forces causal);
+      // LM windows are never padded, so no padding mask.
+      config.task = "lm";
+      config.pad_id = -1;
+    } else {
+      config.pad_id = info.pad_id;
+    }
     config.max_len = info.max_length;
     task_configs.emplace_back(task, config);
   }
@@ -296,7 +353,8 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
                            {"heads", m.num_heads}, {"short_kernel", m.short_kernel}, {"long_base", m.long_base},
                            {"chunk_size", m.chunk_size}, {"attn_heads", m.attn_heads},
                            {"codebook_size", m.codebook_size}, {"window", m.window}, {"dropout", m.dropout}};
-  config_json["data"] = {{"max_length", o.max_length}, {"train_limit", o.train_limit}, {"test_limit", o.test_limit}};
+  config_json["data"] = {{"max_length", o.max_length}, {"train_limit", o.train_limit}, {"test_limit", o.test_limit},
+                         {"text_file", o.text_file}};
   config_json["optimizer"] = {{"name", "adamw"}, {"lr", o.lr}, {"betas", {0.9, 0.98}}, {"weight_decay", o.weight_decay},
                               {"schedule", "cosine"}, {"warmup_epochs", o.warmup_epochs}, {"clip_grad", o.clip_grad}};
   config_json["epochs"] = o.epochs;
@@ -314,7 +372,7 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
        << fmt::format("preset {}; AdamW lr {:g} (betas 0.9, 0.98), weight decay {:g}, cosine, {} epochs, batch {}, "
                       "clip {:g}, dropout {:g}; every model matched to the same parameter budget.\n\n",
                       o.preset, o.lr, o.weight_decay, o.epochs, o.batch_size, o.clip_grad, m.dropout)
-       << "## Ours\n\n" << results_table(results, spec) << "\n## The papers\n\n" << paper_table(spec) << "\n"
+       << "## Ours\n\n" << results_tables(results, spec) << "\n## The papers\n\n" << paper_table(spec) << "\n"
        << spec.paper_note << "\n";
     write_file_atomically(run.file("results.md"), md.str());
   };
@@ -323,9 +381,11 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
     const auto test_split = data::make_sequence_dataset(task, data::Split::test, task_options(task, o, false));
     const int64_t budget =
         o.budget > 0 ? o.budget : models::seq::count_seq_parameters(spec.method, base);
-    std::cout << fmt::format("== {}: L {}, {} classes, {} train / {} test examples; budget {} parameters ==\n", task,
-                             train_split.info.max_length, train_split.info.num_classes, train_split.dataset->size(),
-                             test_split.dataset->size(), budget) << std::flush;
+    const std::string kind = base.task == "lm" ? "byte LM (causal models, bits per byte on the test split)"
+                                               : fmt::format("{} classes", train_split.info.num_classes);
+    std::cout << fmt::format("== {}: L {}, {}, {} train / {} test examples; budget {} parameters ==\n", task,
+                             train_split.info.max_length, kind, train_split.dataset->size(), test_split.dataset->size(),
+                             budget) << std::flush;
     for (const std::string& model_name : model_names) {
       const SeqModelConfig config = model_name == spec.method && o.budget == 0
                                         ? base
@@ -336,7 +396,7 @@ int run_seq_experiment(int argc, char** argv, const SeqExperimentSpec& spec) {
     }
     if (o.plot) run_plot_script(fs::path(EMBER_SOURCE_ROOT) / "scripts" / "plot_compare.py", {(run.path() / task).string()});
   }
-  std::cout << "\n" << results_table(results, spec) << "\nThe papers:\n" << paper_table(spec) << spec.paper_note
+  std::cout << "\n" << results_tables(results, spec) << "\nThe papers:\n" << paper_table(spec) << spec.paper_note
             << "\n\nresults: " << run.file("results.md").string() << "\n";
   return 0;
 }

@@ -1,12 +1,16 @@
 // The comparison both sequence-model binaries run (experiments/chela.cpp, experiments/longvq.cpp):
 // a method and its baselines (Transformer, MEGA) trained on the same sequence classification tasks
-// (data/sequence_datasets.h) at an equal parameter budget (models/seq/seq_zoo.h,
+// and on byte-level language modelling (task text_lm: causal models, next-byte cross-entropy, bits per
+// byte on the held-out test split; dict-gcide or --text-file) (data/sequence_datasets.h) at an equal
+// parameter budget (models/seq/seq_zoo.h,
 // match_parameter_budget), with the shared Trainer (experiments/trainer/trainer.h); the run folder
 // gets config.json, <task>/<model>/metrics.jsonl + checkpoints, <task>/compare_*.png
 // (scripts/plot_compare.py) and results.md: our table beside the paper's numbers.
 //
 //   build/experiments/chela --preset quick      # ListOps (short) + sequential Fashion-MNIST, small models
 //   build/experiments/longvq --preset quick --tasks listops --epochs 2
+//   build/experiments/chela --preset quick_lm                  # byte LM on dict-gcide, L 256, a few minutes
+//   build/experiments/longvq --preset quick_lm --text-file book.txt.gz
 //
 // Implementation: experiments/seq_experiment.cpp.
 #pragma once

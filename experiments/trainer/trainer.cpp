@@ -25,6 +25,15 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
+std::pair<Tensor, Tensor> prediction_rows(const Tensor& logits, const Tensor& target) {
+  if (logits.dim() == 3 && target.dim() == 2 && logits.size(0) == target.size(0) && logits.size(1) == target.size(1))
+    return {logits.reshape({-1, logits.size(2)}), target.reshape({-1})};
+  EMBER_CHECK(logits.dim() == 2 && target.dim() == 1 && logits.size(0) == target.size(0),
+              "Trainer: the model's logits must be (B, C) with targets (B), or (B, L, C) with targets (B, L); got "
+              "logits {} and targets {}", logits.describe(), target.describe());
+  return {logits, target};
+}
+
 int64_t count_topk_correct(const Tensor& logits, const Tensor& target, int64_t k) {
   EMBER_CHECK(logits.dim() == 2 && target.dim() == 1 && target.size(0) == logits.size(0),
               "count_topk_correct: logits must be (N, C) and target (N), got {} and {}", logits.describe(),
@@ -145,9 +154,9 @@ void Trainer::resume(const fs::path& checkpoint_dir) {
 void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_in_epoch) {
   last_lr_ = optimizer_.lr();
   model_->train();
-  // logits: (B, num_classes); target: (B) int64
-  const Tensor logits = (*model_)(batch.input);
-  const Tensor loss = cross_entropy(logits, batch.target, Tensor(), -100, "mean", config_.label_smoothing);
+  // logits: (rows, num_classes); target: (rows) int64 (Note [Rows])
+  const auto [logits, target] = prediction_rows((*model_)(batch.input), batch.target);
+  const Tensor loss = cross_entropy(logits, target, Tensor(), -100, "mean", config_.label_smoothing);
   const double loss_value = loss.item<double>();
   EMBER_CHECK(std::isfinite(loss_value),
               "train: the loss is {} at step {} (epoch {}, lr {:g}): training diverged; lower --lr, set --clip-grad, "
@@ -159,10 +168,10 @@ void Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t step_i
   if (scheduler_) scheduler_->iteration_done();
   ++step_;
 
-  const int64_t batch_size = batch.size();
-  sums_.loss += loss_value * static_cast<double>(batch_size);
-  sums_.correct += count_topk_correct(logits, batch.target, 1);
-  sums_.samples += batch_size;
+  const int64_t batch_size = batch.size(), rows = target.size(0);
+  sums_.loss += loss_value * static_cast<double>(rows);
+  sums_.correct += count_topk_correct(logits, target, 1);
+  sums_.samples += rows;
   sums_.steps += 1;
   const StepInfo info{step_, epoch, step_in_epoch, loss_value, last_lr_, batch_size};
   for (const auto& hook : after_step_) hook(info);
@@ -199,12 +208,12 @@ EvalResult Trainer::evaluate(data::DataLoader& data) {
   int64_t top1 = 0, top5 = 0;
   data.start_epoch(0);
   while (auto batch = data.next()) {
-    // logits: (B, num_classes)
-    const Tensor logits = (*model_)(batch->input);
-    loss_sum += cross_entropy(logits, batch->target, Tensor(), -100, "sum").item<double>();
-    top1 += count_topk_correct(logits, batch->target, 1);
-    top5 += count_topk_correct(logits, batch->target, std::min<int64_t>(5, logits.size(1)));
-    result.samples += batch->size();
+    // logits: (rows, num_classes) (Note [Rows])
+    const auto [logits, target] = prediction_rows((*model_)(batch->input), batch->target);
+    loss_sum += cross_entropy(logits, target, Tensor(), -100, "sum").item<double>();
+    top1 += count_topk_correct(logits, target, 1);
+    top5 += count_topk_correct(logits, target, std::min<int64_t>(5, logits.size(1)));
+    result.samples += target.size(0);
   }
   model_->train();
   EMBER_CHECK(result.samples > 0, "evaluate: the evaluation data is empty");

@@ -11,6 +11,12 @@
 // and scalars, the global step (schedules are functions of it), the loader's position and its
 // generator, the default generator (dropout, drop-path), and the epoch's running sums. Nothing
 // else may carry state across steps: a hook that keeps state (EMA) must save it too.
+//
+// Note [Rows]: a model gives one prediction per example, logits (B, C) against targets (B), or one
+// per position, logits (B, L, C) against targets (B, L) (a causal language model: next-token
+// logits). Losses, accuracies and EvalResult::samples count rows: examples in the first case,
+// positions (B·L) in the second, so an LM's loss is the mean NLL per token (nats per byte for a
+// byte LM) and top-1 its next-token accuracy.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,9 +66,9 @@ struct StepInfo {
 };
 
 struct EvalResult {
-  double loss = 0.0;
+  double loss = 0.0;              // mean cross-entropy per row (Note [Rows])
   double top1 = 0.0, top5 = 0.0;  // in [0, 1]
-  int64_t samples = 0;
+  int64_t samples = 0;            // rows: examples, or positions for per-position logits
 };
 
 struct FitResult {
@@ -140,6 +147,10 @@ class Trainer {
   double seconds_per_step_ = 0.0;  // smoothed, for the ETA
   double samples_per_second_ = 0.0;
 };
+
+// (logits, target) as rows (Note [Rows]): (B, C) and (B) unchanged, (B, L, C) and (B, L) flattened
+// to (B·L, C) and (B·L); any other pairing is an ember::Error naming both shapes.
+std::pair<Tensor, Tensor> prediction_rows(const Tensor& logits, const Tensor& target);
 
 // Number of rows whose target is among the k largest logits. logits: (N, C); target: (N) int64.
 int64_t count_topk_correct(const Tensor& logits, const Tensor& target, int64_t k);

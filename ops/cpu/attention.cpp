@@ -224,16 +224,21 @@ void score_tile(const AttentionProblem& p, const Tile& t, const T* q, const T* k
   }
 }
 
-// factors (m × n, row stride ld) = 0 or 1/(1-p) per Note [Attention dropout stream].
+// factors (m × n, row stride ld) = 0 or 1/(1-p) per Note [Attention dropout stream]. A tile row's
+// counters are consecutive: one vectorised Philox call per row, and the keep test u >= p on the
+// integer bits (uniform_threshold), so the mask costs a few ns per element, not a call each.
 template <class T>
 void dropout_tile(const AttentionProblem& p, const Tile& t, T* factors, int64_t ld) {
   const T kept = static_cast<T>(dropout_scale(p.dropout.p));
+  const uint64_t threshold = uniform_threshold(p.dropout.p);
+  thread_local std::vector<uint32_t> lane0, lane1;
+  lane0.resize(static_cast<size_t>(t.n));
+  lane1.resize(static_cast<size_t>(t.n));
   for (int64_t r = 0; r < t.m; ++r) {
     const uint64_t row_counter = p.dropout.offset + static_cast<uint64_t>(((t.bh * p.L + t.i0 + r) * p.S) + t.j0);
-    for (int64_t c = 0; c < t.n; ++c) {
-      const auto bits = philox4x32(row_counter + static_cast<uint64_t>(c), p.dropout.seed);
-      factors[r * ld + c] = uniform_from_bits(bits[0], bits[1]) >= p.dropout.p ? kept : T(0);
-    }
+    philox4x32_blocks(row_counter, p.dropout.seed, t.n, lane0.data(), lane1.data());
+    T* row = factors + r * ld;
+    for (int64_t c = 0; c < t.n; ++c) row[c] = bits53_from_lanes(lane0[c], lane1[c]) >= threshold ? kept : T(0);
   }
 }
 

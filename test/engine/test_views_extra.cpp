@@ -250,3 +250,35 @@ TEST_CASE("philox4x32-10 matches the Random123 known-answer vectors", "[engine][
   const uint64_t counter = 0x0123456789abcdefull, seed = 0xfedcba9876543210ull;
   REQUIRE(philox4x32(counter, seed) == philox4x32_block({0x89abcdefu, 0x01234567u, 0, 0}, {0x76543210u, 0xfedcba98u}));
 }
+
+TEST_CASE("philox4x32_blocks gives philox4x32's blocks, lane by lane", "[engine][random]") {
+  // Lengths around the 16-wide groups, starts that carry into the counter's high word.
+  for (const uint64_t start : {uint64_t{0}, uint64_t{0xfffffff5u}, uint64_t{0x0123456789abcdefull}}) {
+    for (const int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{100}}) {
+      INFO("start " << start << " n " << n);
+      const uint64_t seed = 0x9e3779b97f4a7c15ull ^ start;
+      std::vector<uint32_t> lanes[4];
+      for (auto& lane : lanes) lane.assign(static_cast<size_t>(n), 0u);
+      philox4x32_blocks(start, seed, n, lanes[0].data(), lanes[1].data(), lanes[2].data(), lanes[3].data());
+      std::vector<uint32_t> only01[2] = {std::vector<uint32_t>(static_cast<size_t>(n)),
+                                         std::vector<uint32_t>(static_cast<size_t>(n))};
+      philox4x32_blocks(start, seed, n, only01[0].data(), only01[1].data());
+      for (int64_t i = 0; i < n; ++i) {
+        const auto block = philox4x32(start + static_cast<uint64_t>(i), seed);
+        for (size_t lane = 0; lane < 4; ++lane) REQUIRE(lanes[lane][static_cast<size_t>(i)] == block[lane]);
+        REQUIRE(only01[0][static_cast<size_t>(i)] == block[0]);
+        REQUIRE(only01[1][static_cast<size_t>(i)] == block[1]);
+      }
+    }
+  }
+  // The integer keep test agrees with the floating one at and around the threshold.
+  for (const double p : {0.0, 0.1, 0.5, 1.0 / 3.0, 1.0}) {
+    const uint64_t threshold = uniform_threshold(p);
+    for (const uint64_t bits : {threshold - 1, threshold, threshold + 1}) {
+      if (bits >= (uint64_t{1} << 53)) continue;
+      const auto hi = static_cast<uint32_t>(bits >> 21), lo = static_cast<uint32_t>(bits & ((1u << 21) - 1));
+      REQUIRE(bits53_from_lanes(hi, lo) == bits);
+      REQUIRE((uniform_from_bits(hi, lo) >= p) == (bits >= threshold));
+    }
+  }
+}

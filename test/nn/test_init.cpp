@@ -107,6 +107,46 @@ TEST_CASE("trunc_normal_ matches the truncated normal's bounds and moments", "[n
   REQUIRE_THROWS_OP(nn::init::trunc_normal_(t, 0.0, 1.0, 2.0, -2.0, gen), "init.trunc_normal_");
 }
 
+TEST_CASE("trunc_normal_: the inverse-CDF numbers, the tails, determinism per seed", "[nn][init]") {
+  // The same Philox blocks through timm's formula, mean + std sqrt(2) erfinv(u), u uniform in
+  // [2 Phi(a') - 1, 2 Phi(b') - 1]: the quantile function we use must give the same numbers.
+  const double mean = 0.3, std = 1.7, a = -1.0, b = 2.5;
+  Tensor t = empty({40, 50}, DType::f64);
+  Generator gen(5);
+  nn::init::trunc_normal_(t, mean, std, a, b, gen);
+  REQUIRE(gen.state().offset == 2000);  // one block per element
+  Generator replay(5);
+  const double lo = Phi((a - mean) / std), hi = Phi((b - mean) / std);
+  Tensor u = uniform(2.0 * lo - 1.0, 2.0 * hi - 1.0, {40, 50}, replay, DType::f64);
+  const Tensor timm = clamp(erfinv(u) * (std * std::sqrt(2.0)) + mean, a, b);
+  REQUIRE(all_close(t, timm, 1e-10, 1e-10));
+
+  // Same seed, same numbers (whatever the dtype); another seed, other numbers.
+  Tensor again = empty({40, 50}, DType::f32);
+  Generator same(5), other(6);
+  nn::init::trunc_normal_(again, mean, std, a, b, same);
+  REQUIRE(all_close(again.to(DType::f64), t, 1e-6, 1e-6));
+  nn::init::trunc_normal_(again, mean, std, a, b, other);
+  REQUIRE(!all_close(again.to(DType::f64), t, 1e-3, 1e-3));
+
+  // Far tails, where the quantile takes its log branches: N(0, 1) on [3, 4] and on [-8, -7.5].
+  // Mean of a truncated standard normal: (phi(a) - phi(b)) / (Phi(b) - Phi(a)), with Phi from
+  // erfc so that the far tail keeps its digits.
+  const auto tail_mean = [](double lo_bound, double hi_bound) {
+    const auto cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+    return (phi(lo_bound) - phi(hi_bound)) / (cdf(hi_bound) - cdf(lo_bound));
+  };
+  Tensor w = empty({100000}, DType::f64);
+  for (const auto& [lo_bound, hi_bound] : {std::pair{3.0, 4.0}, std::pair{-8.0, -7.5}}) {
+    INFO("bounds " << lo_bound << ", " << hi_bound);
+    nn::init::trunc_normal_(w, 0.0, 1.0, lo_bound, hi_bound, gen);
+    const auto m = moments(w);
+    REQUIRE(m.min >= lo_bound);
+    REQUIRE(m.max <= hi_bound);
+    REQUIRE(m.mean == Approx(tail_mean(lo_bound, hi_bound)).margin(0.003));
+  }
+}
+
 TEST_CASE("kaiming and xavier: bounds and std from the fans", "[nn][init]") {
   Generator gen(3);
   Tensor t = conv_weight();

@@ -243,6 +243,56 @@ TEST_CASE("attention dropout regenerates one mask in forward and backward", "[op
   REQUIRE(gradgradcheck(dropped, {qs, ks, vs}));
 }
 
+TEST_CASE("attention dropout: the fused kernel equals softmax -> dropout -> matmul on the Philox stream",
+          "[ops][attention]") {
+  // The composite built independently of the kernel: softmax of the scaled scores, the keep mask
+  // drawn element by element from philox4x32 as Note [Attention dropout stream] defines it (block
+  // offset + (bh L + i) S + j, keep iff u >= p, kept weights scaled by 1/(1-p)), then the PV product.
+  // Sizes cross the kernel's 64-wide tiles; both dtypes; no mask, causal, and an additive mask.
+  for (const DType dtype : {DType::f64, DType::f32}) {
+    for (const int variant : {0, 1, 2}) {
+      INFO(dtype_name(dtype) << " variant " << variant);
+      const int64_t B = 2, H = 3, L = 70, S = 83, d = 16, dv = 12;
+      const double p = 0.2;
+      Tensor q = random_tensor({B, H, L, d}, 61, dtype), k = random_tensor({B, H, S, d}, 62, dtype);
+      Tensor v = random_tensor({B, H, S, dv}, 63, dtype);
+      Tensor mask = variant == 2 ? random_tensor({L, S}, 64, dtype, -2.0, 2.0).detach() : Tensor();
+      Generator gen(2024);
+      gen.advance(12345);  // a non-zero offset
+      const GeneratorState state = gen.state();
+      Tensor out = scaled_dot_product_attention(q, k, v, mask, p, variant == 1, std::nullopt, &gen);
+
+      std::vector<double> factors(static_cast<size_t>(B * H * L * S));
+      for (int64_t bh = 0; bh < B * H; ++bh)
+        for (int64_t i = 0; i < L; ++i)
+          for (int64_t j = 0; j < S; ++j) {
+            const int64_t e = (bh * L + i) * S + j;
+            const auto bits = philox4x32(state.offset + static_cast<uint64_t>(e), state.seed);
+            factors[static_cast<size_t>(e)] = uniform_from_bits(bits[0], bits[1]) >= p ? 1.0 / (1.0 - p) : 0.0;
+          }
+      const Tensor z = from_vector(factors, {B, H, L, S}).to(dtype);
+      Tensor scores = matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(d)));
+      if (variant == 1) scores = where(tril(ones({L, S}, DType::bool_)), scores, -INFINITY);
+      if (variant == 2) scores = scores + mask;
+      const Tensor composite = matmul(softmax(scores, -1) * z, v);
+      const double tol = dtype == DType::f64 ? 1e-10 : 2e-5;
+      REQUIRE(all_close(out, composite, tol, tol));
+      const TensorList fused_grads = grads_of(out, {q, k, v}, 65);
+      const TensorList composite_grads = grads_of(composite, {q, k, v}, 65);
+      for (size_t i = 0; i < 3; ++i) REQUIRE(all_close(fused_grads[i], composite_grads[i], 10 * tol, 10 * tol));
+    }
+  }
+  // float64 gradcheck of the fused path with dropout, keys across two tiles.
+  Tensor q = random_tensor({1, 2, 5, 3}, 66), k = random_tensor({1, 2, 70, 3}, 67), v = random_tensor({1, 2, 70, 2}, 68);
+  auto dropped = [](const TensorList& in) -> TensorList {
+    Generator g(7);
+    return {scaled_dot_product_attention(in[0], in[1], in[2], Tensor(), 0.3, false, std::nullopt, &g)};
+  };
+  GradcheckOptions options;
+  options.max_elements = 64;
+  REQUIRE(gradcheck(dropped, {q, k, v}, options));
+}
+
 TEST_CASE("attention fully masked rows and empty sizes give zeros", "[ops][attention]") {
   Tensor q = random_tensor({2, 3, 4}, 51);
   Tensor k = random_tensor({2, 5, 4}, 52);
