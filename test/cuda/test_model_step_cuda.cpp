@@ -88,7 +88,8 @@ DEVICE_TEST_CASE("cuda model step: every image model of the zoo, CUDA vs CPU (fl
 DEVICE_TEST_CASE("cuda model step: every sequence model (classification and LM heads), CUDA vs CPU (float64)") {
   Generator gen(22);
   const Tensor tokens = randint(1, 11, {2, 37}, gen);
-  for (const std::string& task : {"classify", "lm"}) {
+  for (const char* task_name : {"classify", "lm"}) {
+    const std::string task = task_name;
     for (const std::string& name : models::seq::seq_model_names()) {
       models::seq::SeqModelConfig config;
       config.vocab_size = 11;
