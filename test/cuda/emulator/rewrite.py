@@ -1,10 +1,13 @@
-# Rewrites a .cu for the host emulator: launches -> emu::launch, __shared__ -> static/extern.
+# Rewrites a .cu (or .cuh) for the host emulator (emu.h): kernel<<<cfg>>>(args) -> emu::launch(kernel,
+# cfg)(args); __shared__ variables become function statics (one block runs at a time, so a static is
+# the block's shared memory); extern __shared__ arrays refer to the emulator's arena.
 import re, sys
 src = open(sys.argv[1]).read()
 src = re.sub(r'__launch_bounds__\([^)]*\)', '', src)
 src = src.replace('#include <mma.h>', '')
 src = src.replace('extern __shared__', 'extern')
-src = re.sub(r'__shared__ (double|float)', r'static \1', src)
-# kernel<T><<<cfg>>>(args) -> ::emu::launch(kernel<T>, cfg)(args)
-src = re.sub(r'([A-Za-z_]\w*(?:<[\w, ]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch(%s, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
+src = re.sub(r'\b__shared__\s+', 'static ', src)
+src = re.sub(r'([A-Za-z_][\w:]*(?:<[\w, :]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch(%s, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
+if '<<<' in src or '__shared__' in src:
+    sys.exit('rewrite.py: %s: a launch or __shared__ was not rewritten' % sys.argv[1])
 open(sys.argv[2], 'w').write(src)

@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
-# Runs the attention kernels (cuda/attention.cu, cuda/linear_attention.cu) on the CPU: each CUDA
-# thread is a std::thread, __syncthreads a std::barrier, warp shuffles go through a buffer (emu.h),
-# and launches are rewritten to emu::launch (rewrite.py). It checks the kernels' logic (indexing,
-# barriers, online softmax, masks, dropout, chunked scans, 16-bit conversions) against naive
-# double-precision references without a GPU; it cannot check timing, occupancy or real-hardware
-# races beyond what a barrier-faithful interleaving exposes. Not part of the meson build (g++ only).
-#   test/cuda/emulator/run.sh       (from the repository root; ~1 min, spawns 256 threads per block)
+# Runs Ember's CUDA kernels on the CPU, without a GPU: emu.h emulates the execution model (each
+# CUDA thread a std::thread, __syncthreads a std::barrier, warp shuffles through a buffer, atomics
+# through std::atomic_ref) and rewrite.py turns each cuda/<family>.cu into host C++ (launches ->
+# emu::launch, __shared__ -> statics); each emu_<family>.cpp includes its rewritten .cu, calls the
+# launchers (cuda/<family>_launch.h) on host memory and compares with naive double-precision
+# references or the engine's CPU formulas. It checks the kernels' logic (indexing, strides, barriers,
+# warp and block reductions, masks, 16-bit conversions); it cannot check timing, occupancy,
+# real-hardware races beyond what a barrier-faithful interleaving exposes, nor the library calls
+# (cuBLAS, cuDNN, cuFFT, CUB). Not part of the meson build or CI (it spawns 256-1024 threads per block).
+#   test/cuda/emulator/run.sh              every program (~3 min on two cores)
+#   test/cuda/emulator/run.sh copy optim   some of them (names: the emu_<name>.cpp files)
+#   EMU_VERBOSE=1 test/cuda/emulator/run.sh ...   prints every case, not only the failures
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 here="$root/test/cuda/emulator"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/inc/cuda"
+# headers with __shared__ or launches, rewritten where the .cu files include them
 python3 "$here/rewrite.py" "$root/cuda/smem_tiles.cuh" "$work/inc/cuda/smem_tiles.cuh"
-python3 "$here/rewrite.py" "$root/cuda/attention.cu" "$work/attention_emu.inc"
-python3 "$here/rewrite.py" "$root/cuda/linear_attention.cu" "$work/linear_emu.inc"
-for program in emu_attn emu_linear; do
+programs=("$@")
+if [ ${#programs[@]} -eq 0 ]; then
+  programs=(attn linear copy optim reduce softmax norm loss dropout vq short_conv damped_ema long_conv)
+fi
+declare -A source=([attn]=attention [linear]=linear_attention)
+failed=()
+for program in "${programs[@]}"; do
+  family="${source[$program]:-$program}"
+  python3 "$here/rewrite.py" "$root/cuda/$family.cu" "$work/${program}_emu.inc"
   g++ -std=c++20 -O1 -w -I"$work" -I"$work/inc" -I"$here" -I"$root" -I/usr/local/cuda/include \
-    "$here/$program.cpp" -o "$work/$program" -lpthread
-  "$work/$program"
+    "$here/emu_$program.cpp" -o "$work/emu_$program" -lpthread
+  # a deadlock (a barrier some thread never reaches) shows as a timeout
+  if ! timeout 300 "$work/emu_$program"; then failed+=("$program"); fi
 done
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "emulator: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "emulator: all programs passed"
