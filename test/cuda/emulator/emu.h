@@ -143,6 +143,28 @@ template <class T> T __shfl_up_sync(unsigned mask, T value, unsigned delta, int 
 }
 template <class T> T __ldg(const T* p) { return *p; }
 
+// Device code's float overloads of the math functions (CUDA declares them for device code; on the
+// host an unqualified sqrt(float) would otherwise be the double one and round differently).
+#define EMU_FLOAT_OVERLOAD(f) \
+  inline float f(float x) { return std::f(x); }
+EMU_FLOAT_OVERLOAD(sqrt)
+EMU_FLOAT_OVERLOAD(exp)
+EMU_FLOAT_OVERLOAD(log)
+EMU_FLOAT_OVERLOAD(log1p)
+EMU_FLOAT_OVERLOAD(expm1)
+EMU_FLOAT_OVERLOAD(fabs)
+EMU_FLOAT_OVERLOAD(tanh)
+EMU_FLOAT_OVERLOAD(erf)
+EMU_FLOAT_OVERLOAD(sin)
+EMU_FLOAT_OVERLOAD(cos)
+EMU_FLOAT_OVERLOAD(floor)
+EMU_FLOAT_OVERLOAD(ceil)
+#undef EMU_FLOAT_OVERLOAD
+inline float fmax(float a, float b) { return std::fmax(a, b); }
+inline float fmin(float a, float b) { return std::fmin(a, b); }
+inline float pow(float a, float b) { return std::pow(a, b); }
+
+
 // Atomics (device memory is host memory here).
 template <class T> T atomicAdd(T* p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
 template <class T> T atomicSub(T* p, T v) { return std::atomic_ref<T>(*p).fetch_sub(v); }
