@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <semaphore>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -49,6 +51,49 @@ inline void fault(const std::string& what) {
                                  thread_idx.x, thread_idx.y, thread_idx.z, what.c_str());
 }
 
+// Worker threads kept across blocks and launches (starting 256 threads per block was most of the time).
+class Pool {
+ public:
+  ~Pool() {
+    stop_ = true;
+    for (auto& w : workers_) w->go.release();
+    for (auto& w : workers_) w->thread.join();
+  }
+  // Runs task(0) ... task(n - 1) on n distinct threads at once; returns when all have returned.
+  template <class F> void run(int n, const F& task) {
+    while (static_cast<int>(workers_.size()) < n) {
+      auto w = std::make_unique<Worker>();
+      Worker* raw = w.get();
+      const int id = static_cast<int>(workers_.size());
+      raw->thread = std::thread([this, raw, id] {
+        for (;;) {
+          raw->go.acquire();
+          if (stop_) return;
+          (*task_)(id);
+          if (remaining_.fetch_sub(1) == 1) remaining_.notify_all();
+        }
+      });
+      workers_.push_back(std::move(w));
+    }
+    const std::function<void(int)> f = task;
+    task_ = &f;
+    remaining_ = n;
+    for (int i = 0; i < n; ++i) workers_[i]->go.release();
+    for (int r = remaining_.load(); r != 0; r = remaining_.load()) remaining_.wait(r);
+  }
+
+ private:
+  struct Worker {
+    std::binary_semaphore go{0};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Worker>> workers_;
+  const std::function<void(int)>* task_ = nullptr;
+  std::atomic<int> remaining_{0};
+  std::atomic<bool> stop_{false};
+};
+inline Pool pool;
+
 template <class K> auto launch(K kernel, dim3 grid, dim3 block, size_t smem = 0, cudaStream_t = nullptr) {
   return [=](auto... args) {
     const long threads = static_cast<long>(block.x) * block.y * block.z;
@@ -69,25 +114,20 @@ template <class K> auto launch(K kernel, dim3 grid, dim3 block, size_t smem = 0,
           for (long w = 0; w * 32 < threads; ++w)
             warp_barriers.push_back(std::make_unique<std::barrier<>>(std::min<long>(32, threads - w * 32)));
           exited = std::make_unique<std::atomic<bool>[]>(threads);
-          std::vector<std::thread> pool;
-          pool.reserve(threads);
-          for (long t = 0; t < threads; ++t) {
-            pool.emplace_back([=] {
-              linear_tid = static_cast<int>(t);
-              thread_idx = {static_cast<unsigned>(t % block.x), static_cast<unsigned>(t / block.x % block.y),
-                            static_cast<unsigned>(t / (block.x * block.y))};
-              block_idx = {bx, by, bz};
-              try {
-                kernel(args...);
-              } catch (const std::exception& e) {
-                fault(std::string("exception in device code: ") + e.what());
-              }
-              exited[t] = true;
-              warp_barriers[t / 32]->arrive_and_drop();
-              block_barrier->arrive_and_drop();
-            });
-          }
-          for (auto& th : pool) th.join();
+          pool.run(static_cast<int>(threads), [&](int t) {
+            linear_tid = t;
+            thread_idx = {static_cast<unsigned>(t % block.x), static_cast<unsigned>(t / block.x % block.y),
+                          static_cast<unsigned>(t / (block.x * block.y))};
+            block_idx = {bx, by, bz};
+            try {
+              kernel(args...);
+            } catch (const std::exception& e) {
+              fault(std::string("exception in device code: ") + e.what());
+            }
+            exited[t] = true;
+            warp_barriers[t / 32]->arrive_and_drop();
+            block_barrier->arrive_and_drop();
+          });
         }
   };
 }
@@ -142,6 +182,18 @@ template <class T> T __shfl_up_sync(unsigned mask, T value, unsigned delta, int 
   return emu::shuffle_from(value, lane - static_cast<int>(delta), within >= static_cast<int>(delta));
 }
 template <class T> T __ldg(const T* p) { return *p; }
+template <class To, class From> To emu_bit_cast(From v) {
+  static_assert(sizeof(To) == sizeof(From));
+  To r;
+  std::memcpy(&r, &v, sizeof r);
+  return r;
+}
+inline float __int_as_float(int v) { return emu_bit_cast<float>(v); }
+inline int __float_as_int(float v) { return emu_bit_cast<int>(v); }
+inline float __uint_as_float(unsigned v) { return emu_bit_cast<float>(v); }
+inline unsigned __float_as_uint(float v) { return emu_bit_cast<unsigned>(v); }
+inline double __longlong_as_double(long long v) { return emu_bit_cast<double>(v); }
+inline long long __double_as_longlong(double v) { return emu_bit_cast<long long>(v); }
 
 // Device code's float overloads of the math functions (CUDA declares them for device code; on the
 // host an unqualified sqrt(float) would otherwise be the double one and round differently).

@@ -1,5 +1,5 @@
-# Rewrites a .cu (or .cuh) for the host emulator (emu.h): kernel<<<cfg>>>(args) -> emu::launch(kernel,
-# cfg)(args); __shared__ variables become function statics (one block runs at a time, so a static is
+# Rewrites a .cu (or .cuh) for the host emulator (emu.h): kernel<<<cfg>>>(args) ->
+# emu::launch(<lambda calling kernel, so template arguments are deduced as in CUDA>, cfg)(args); __shared__ variables become function statics (one block runs at a time, so a static is
 # the block's shared memory); extern __shared__ arrays refer to the emulator's arena.
 import re, sys
 src = open(sys.argv[1]).read()
@@ -7,7 +7,7 @@ src = re.sub(r'__launch_bounds__\([^)]*\)', '', src)
 src = src.replace('#include <mma.h>', '')
 src = src.replace('extern __shared__', 'extern')
 src = re.sub(r'\b__shared__\s+', 'static ', src)
-src = re.sub(r'([A-Za-z_][\w:]*(?:<[\w, :]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch(%s, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
+src = re.sub(r'([A-Za-z_][\w:]*(?:<[\w, :]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch([=](auto... emu_args) { %s(emu_args...); }, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
 if '<<<' in src or '__shared__' in src:
     sys.exit('rewrite.py: %s: a launch or __shared__ was not rewritten' % sys.argv[1])
 open(sys.argv[2], 'w').write(src)
