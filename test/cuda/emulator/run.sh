@@ -19,6 +19,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/inc/cuda"
 # headers with __shared__ or launches, rewritten where the .cu files include them
 python3 "$here/rewrite.py" "$root/cuda/smem_tiles.cuh" "$work/inc/cuda/smem_tiles.cuh"
+# the engine's Philox functions, verbatim, for emu_dropout's reference
+{ sed -n '/^std::array<uint32_t, 4> philox4x32_block(/,/^}$/p; /^std::array<uint32_t, 4> philox4x32(/,/^}$/p' "$root/engine/random.cpp"
+  sed -n '/^inline double uniform_from_bits/,/^}$/p' "$root/engine/random.h"; } > "$work/engine_philox.inc"
 programs=("$@")
 if [ ${#programs[@]} -eq 0 ]; then
   programs=(attn linear copy optim reduce softmax norm loss dropout vq short_conv damped_ema long_conv)
