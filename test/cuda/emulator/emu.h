@@ -45,6 +45,18 @@ inline int64_t launches = 0;
 inline std::atomic<int> faults{0};
 inline std::mutex fault_mutex;
 
+// Shared memory: the registered __shared__ statics (rewrite.py) and the dynamic arena's used bytes
+// are filled with 0xff before every block.
+inline std::mutex shared_mutex;
+inline std::vector<std::pair<void*, size_t>> shared_arrays;
+inline bool register_shared(void* p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(shared_mutex);
+  std::memset(p, 0xff, bytes);  // the first block of the first launch too
+  shared_arrays.emplace_back(p, bytes);
+  return true;
+}
+void poison_dynamic_shared(size_t bytes);  // defined after the arena
+
 inline void fault(const std::string& what) {
   std::lock_guard<std::mutex> lock(fault_mutex);
   if (faults++ < 20) std::printf("EMU FAULT (block %u,%u,%u thread %u,%u,%u): %s\n", block_idx.x, block_idx.y, block_idx.z,
@@ -114,6 +126,8 @@ template <class K> auto launch(K kernel, dim3 grid, dim3 block, size_t smem = 0,
           for (long w = 0; w * 32 < threads; ++w)
             warp_barriers.push_back(std::make_unique<std::barrier<>>(std::min<long>(32, threads - w * 32)));
           exited = std::make_unique<std::atomic<bool>[]>(threads);
+          for (auto [p, bytes] : shared_arrays) std::memset(p, 0xff, bytes);
+          poison_dynamic_shared(smem);
           pool.run(static_cast<int>(threads), [&](int t) {
             linear_tid = t;
             thread_idx = {static_cast<unsigned>(t % block.x), static_cast<unsigned>(t / block.x % block.y),
@@ -302,13 +316,16 @@ void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const FA& a, const FB
 #define cudaDeviceSynchronize() cudaSuccess
 
 namespace ember::cuda {
-alignas(128) unsigned char tile_arena[1 << 20];
+alignas(128) unsigned char tile_arena[1 << 20];  // the extern __shared__ array of cuda/smem_tiles.cuh
 namespace detail {
 void check_launch(const char*, const char*, int) {}
 [[noreturn]] void kernel_error(const char* op, const char* what) { throw std::runtime_error(std::string(op) + ": " + what); }
 [[noreturn]] void throw_cuda_error(cudaError_t, const char* call, const char*, int) { throw std::runtime_error(call); }
 }  // namespace detail
 }  // namespace ember::cuda
+void emu::poison_dynamic_shared(size_t bytes) {
+  std::memset(ember::cuda::tile_arena, 0xff, std::min(bytes, sizeof ember::cuda::tile_arena));
+}
 
 inline double max_rel_err(const std::vector<double>& a, const std::vector<double>& b, double atol) {
   // normwise: the largest error over the largest reference magnitude
