@@ -5,6 +5,7 @@
 #include "autograd/dot.h"
 #include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "engine/autocast.h"
 #include "engine/factories.h"
 #include "engine/parallel.h"
 #include "engine/print.h"

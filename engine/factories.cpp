@@ -28,7 +28,8 @@ Tensor full(const Shape& sizes, double value, TensorOptions options) {
 
 Tensor zeros(const Shape& sizes, TensorOptions options) {
   Tensor t = make_tensor(sizes, options.dtype_, options.device_);
-  if (t.numel()) std::memset(t.raw_data(), 0, t.numel() * t.element_size());
+  if (t.numel() && t.device().is_cpu()) std::memset(t.raw_data(), 0, t.numel() * t.element_size());
+  else if (t.numel()) fill_data(t, 0.0);  // device memory: a fill kernel, never a host memset
   return finish(t, options);
 }
 

@@ -13,6 +13,7 @@
 #include <numbers>
 
 #include "autograd/function.h"
+#include "cuda/activation.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -30,25 +31,31 @@ using CompositeBackward = std::function<Tensor(const Tensor& grad, const Tensor&
 
 void check_activation_input(const char* name, const Tensor& x) {
   check_defined(name, x, "self");
-  check_cpu(name, {&x});
-  EMBER_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64,
-              "{}: expected a float32 or float64 tensor, got {}", name, x.describe());
+  // The CUDA kernels also take bfloat16 and float16 (computing in float32).
+  const bool half_on_cuda = x.device().is_cuda() && (x.dtype() == DType::bf16 || x.dtype() == DType::f16);
+  EMBER_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64 || half_on_cuda,
+              "{}: expected a float32 or float64 tensor (or bfloat16/float16 on CUDA), got {}", name, x.describe());
 }
 
 Tensor activation(const char* name, const Tensor& x, cpu::Activation kind, const cpu::ActivationParams& params,
                   CompositeBackward composite) {
   EMBER_PROFILE_OP(name, {x}, flops::same_shape(x, 1));
   check_activation_input(name, x);
-  Tensor out = empty(x.sizes(), x.dtype());
-  cpu::activation_forward(name, out, x, kind, params);
+  Tensor out = empty(x.sizes(), TensorOptions(x.dtype()).device(x.device()));
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::activation_forward(name, out, x, kind, params));
+  else cpu::activation_forward(name, out, x, kind, params);
   record_backward(name, {x}, {out}, {x},
                   [name, kind, params, composite = std::move(composite)](BackwardContext& ctx) -> TensorList {
                     const Tensor& g = ctx.grad(0);
                     const Tensor& input = ctx.saved(0);
                     if (ctx.create_graph()) return {composite(g, input)};
                     EMBER_PROFILE_OP(std::string(name) + "_backward", {g, input}, flops::same_shape(input, 2, {g}));
-                    Tensor grad_input = empty(input.sizes(), input.dtype());
-                    cpu::activation_backward(name, grad_input, g, input, kind, params);
+                    Tensor grad_input = empty(input.sizes(), TensorOptions(input.dtype()).device(input.device()));
+                    if (input.device().is_cuda()) {
+                      EMBER_CUDA_KERNEL(name, cuda::activation_backward(name, grad_input, g, input, kind, params));
+                    } else {
+                      cpu::activation_backward(name, grad_input, g, input, kind, params);
+                    }
                     return {grad_input};
                   });
   return out;

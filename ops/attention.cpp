@@ -12,6 +12,7 @@
 
 #include "autograd/function.h"
 #include "cuda/attention.h"
+#include "engine/autocast.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -140,6 +141,11 @@ cpu::AttentionMask kernel_mask(const Tensor& expanded, int64_t batch_heads) {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                     double dropout_p, bool is_causal, std::optional<double> scale,
                                     Generator* generator) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&q, &k, &v})) {
+    return scaled_dot_product_attention(autocast_lower(q), autocast_lower(k), autocast_lower(v), autocast_lower(attn_mask),
+                                        dropout_p, is_causal, scale, generator);
+  }
   EMBER_PROFILE_OP(kOp, {q, k, v, attn_mask}, flops::attention(q, k, v, attn_mask));
   check_defined(kOp, q, "query");
   check_defined(kOp, k, "key");

@@ -3,6 +3,7 @@
 #include "ops/compare.h"
 
 #include "autograd/function.h"
+#include "cuda/compare.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/compare.h"
@@ -16,8 +17,9 @@ namespace {
 Tensor compare_op(const char* name, const Tensor& a, const Tensor& b, cpu::CompareOp op) {
   EMBER_PROFILE_OP(name, {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary(name, a, b);
-  Tensor out = empty(args.shape, DType::bool_);
-  cpu::compare(out, args.a, args.b, op);
+  Tensor out = empty(args.shape, options_like(a, DType::bool_));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::compare(out, args.a, args.b, op));
+  else cpu::compare(out, args.a, args.b, op);
   return out;
 }
 }  // namespace
@@ -46,26 +48,27 @@ Tensor logical_xor(const Tensor& a, const Tensor& b) {
 Tensor logical_not(const Tensor& a) {
   EMBER_PROFILE_OP("logical_not", {a}, flops::elementwise({a}));
   check_defined("logical_not", a, "self");
-  check_cpu("logical_not", {&a});
-  Tensor out = empty(a.sizes(), DType::bool_);
-  cpu::logical_not(out, a);
+  Tensor out = empty(a.sizes(), options_like(a, DType::bool_));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("logical_not", cuda::logical_not(out, a));
+  else cpu::logical_not(out, a);
   return out;
 }
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   EMBER_PROFILE_OP("where", {condition, a, b}, flops::elementwise({condition, a, b}));
   check_defined("where", condition, "condition");
-  check_cpu("where", {&condition});
+  check_same_device("where", {&condition, &a, &b});
   EMBER_CHECK(condition.dtype() == DType::bool_, "where: condition must be a bool tensor, got {}",
               condition.describe());
   BinaryArgs args = prepare_binary("where", a, b);
   const Shape shape = broadcast_shapes(condition.sizes(), args.shape, "where");
-  Tensor out = empty(shape, args.dtype);
-  cpu::where(out, condition, args.a, args.b);
+  Tensor out = empty(shape, options_like(condition, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("where", cuda::where(out, condition, args.a, args.b));
+  else cpu::where(out, condition, args.a, args.b);
   record_backward("where", {a, b}, {out}, {condition}, [](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& c = ctx.saved(0);
-    Tensor zero = zeros({}, g.dtype());
+    Tensor zero = zeros({}, options_like(g, g.dtype()));
     return {ctx.needs_grad(0) ? sum_to(where(c, g, zero), ctx.input_shape(0)) : Tensor(),
             ctx.needs_grad(1) ? sum_to(where(c, zero, g), ctx.input_shape(1)) : Tensor()};
   });

@@ -10,6 +10,7 @@
 
 #include "autograd/function.h"
 #include "cuda/conv.h"
+#include "engine/autocast.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/conv.h"
@@ -201,6 +202,10 @@ Tensor conv2d_checked(const char* op, const Tensor& x, const Tensor& w, const Te
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, ConvPadding padding,
               Size2 dilation, int64_t groups) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&x, &weight, &bias})) {
+    return conv2d(autocast_lower(x), autocast_lower(weight), autocast_lower(bias), stride, padding, dilation, groups);
+  }
   check_tensors("conv2d", x, weight, bias);
   EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "conv2d: input must be (N, C, H, W) or (C, H, W), got {}",
               x.describe());
@@ -211,6 +216,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, ConvPadding padding,
               int64_t dilation, int64_t groups) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&x, &weight, &bias})) {
+    return conv1d(autocast_lower(x), autocast_lower(weight), autocast_lower(bias), stride, padding, dilation, groups);
+  }
   EMBER_PROFILE_OP("conv1d", {x, weight, bias}, {});
   check_tensors("conv1d", x, weight, bias);
   EMBER_CHECK(x.dim() == 2 || x.dim() == 3, "conv1d: input must be (N, C, L) or (C, L), got {}", x.describe());
@@ -228,6 +237,11 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
                         Size2 output_padding, int64_t groups, Size2 dilation) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&x, &weight, &bias})) {
+    return conv_transpose2d(autocast_lower(x), autocast_lower(weight), autocast_lower(bias), stride, padding,
+                            output_padding, groups, dilation);
+  }
   const char* op = "conv_transpose2d";
   check_tensors(op, x, weight, bias);
   EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "{}: input must be (N, C, H, W) or (C, H, W), got {}", op,

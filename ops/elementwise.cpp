@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "autograd/function.h"
+#include "cuda/elementwise.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -54,7 +55,6 @@ BinaryArgs prepare_binary(const char* op, const Tensor& a, const Tensor& b, std:
   check_defined(op, a, "self");
   check_defined(op, b, "other");
   check_same_device(op, {&a, &b});
-  check_cpu(op, {&a, &b});
   BinaryArgs args;
   args.dtype = compute ? *compute : result_type(a, b);
   args.shape = broadcast_shapes(a.sizes(), b.sizes(), op);
@@ -65,8 +65,11 @@ BinaryArgs prepare_binary(const char* op, const Tensor& a, const Tensor& b, std:
 
 Tensor wrap_scalar(double value, const Tensor& like) {
   const bool floating_value = value != static_cast<double>(static_cast<int64_t>(value));
-  return scalar_tensor(value, promote_with_scalar(like.dtype(), floating_value || is_floating(like.dtype())));
+  return scalar_tensor(value,
+                       options_like(like, promote_with_scalar(like.dtype(), floating_value || is_floating(like.dtype()))));
 }
+
+TensorOptions options_like(const Tensor& like, DType dtype) { return TensorOptions(dtype).device(like.device()); }
 
 DType float_dtype_for(DType dtype) { return is_floating(dtype) ? dtype : DType::f32; }
 
@@ -86,8 +89,9 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   EMBER_PROFILE_OP("add", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("add", a, b);
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::add(out, args.a, args.b, alpha);
+  Tensor out = empty(args.shape, options_like(a, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("add", cuda::add(out, args.a, args.b, alpha));
+  else cpu::add(out, args.a, args.b, alpha);
   record_backward("add", {a, b}, {out}, {}, [alpha](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     return {ctx.needs_grad(0) ? sum_to(g, ctx.input_shape(0)) : Tensor(),
@@ -109,8 +113,9 @@ Tensor rsub(const Tensor& a, double b) { return add(neg(a), wrap_scalar(b, a)); 
 Tensor mul(const Tensor& a, const Tensor& b) {
   EMBER_PROFILE_OP("mul", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("mul", a, b);
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::mul(out, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(a, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("mul", cuda::mul(out, args.a, args.b));
+  else cpu::mul(out, args.a, args.b);
   record_backward("mul", {a, b}, {out}, {a, b}, [](BackwardContext& ctx) -> TensorList {
     // d(a*b)/da = b, d(a*b)/db = a
     const Tensor& g = ctx.grad(0);
@@ -126,8 +131,9 @@ Tensor mul(const Tensor& a, double b) { return mul(a, wrap_scalar(b, a)); }
 Tensor div(const Tensor& a, const Tensor& b) {
   EMBER_PROFILE_OP("div", {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary("div", a, b, float_dtype_for(result_type(a, b)));
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::div(out, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(a, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("div", cuda::div(out, args.a, args.b));
+  else cpu::div(out, args.a, args.b);
   record_backward("div", {a, b}, {out}, {a, b}, [](BackwardContext& ctx) -> TensorList {
     // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
     const Tensor& g = ctx.grad(0);
@@ -142,17 +148,17 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, double b) {
-  return div(a, scalar_tensor(b, float_dtype_for(a.dtype())));
+  return div(a, scalar_tensor(b, options_like(a, float_dtype_for(a.dtype()))));
 }
-Tensor rdiv(const Tensor& a, double b) { return div(scalar_tensor(b, float_dtype_for(a.dtype())), a); }
+Tensor rdiv(const Tensor& a, double b) { return div(scalar_tensor(b, options_like(a, float_dtype_for(a.dtype()))), a); }
 
 // ---------------------------------------------------------------- neg
 Tensor neg(const Tensor& a) {
   EMBER_PROFILE_OP("neg", {a}, flops::elementwise({a}));
   check_defined("neg", a, "self");
-  check_cpu("neg", {&a});
-  Tensor out = empty(a.sizes(), a.dtype());
-  cpu::neg(out, a);
+  Tensor out = empty(a.sizes(), options_like(a, a.dtype()));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("neg", cuda::neg(out, a));
+  else cpu::neg(out, a);
   record_backward("neg", {a}, {out}, {}, [](BackwardContext& ctx) -> TensorList { return {neg(ctx.grad(0))}; });
   return out;
 }
@@ -163,8 +169,9 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
   BinaryArgs args = prepare_binary("pow", base, exponent);
   EMBER_CHECK(args.dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(),
               exponent.describe());
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::pow(out, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(base, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("pow", cuda::pow(out, args.a, args.b));
+  else cpu::pow(out, args.a, args.b);
   record_backward("pow", {base, exponent}, {out}, {base, exponent, out}, [](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& x = ctx.saved(0);
@@ -186,17 +193,17 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 Tensor pow(const Tensor& base, double exponent) {
   EMBER_PROFILE_OP("pow", {base}, flops::elementwise({base}));
   check_defined("pow", base, "self");
-  check_cpu("pow", {&base});
   const bool integral_exponent = exponent == std::trunc(exponent);
   const DType dtype = promote_with_scalar(base.dtype(), !integral_exponent || is_floating(base.dtype()));
   EMBER_CHECK(dtype != DType::bool_, "pow: not supported for bool tensors ({} ** {})", base.describe(), exponent);
   EMBER_CHECK(is_floating(dtype) || exponent >= 0,
               "pow: integers to negative integer powers are not allowed ({} ** {})", base.describe(), exponent);
-  Tensor out = empty(base.sizes(), dtype);
-  cpu::pow_scalar(out, base.to(dtype), exponent);
+  Tensor out = empty(base.sizes(), options_like(base, dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("pow", cuda::pow_scalar(out, base.to(dtype), exponent));
+  else cpu::pow_scalar(out, base.to(dtype), exponent);
   record_backward("pow", {base}, {out}, {base}, [exponent](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
-    if (exponent == 0.0) return {zeros(ctx.input_shape(0), g.dtype())};
+    if (exponent == 0.0) return {zeros(ctx.input_shape(0), options_like(g, g.dtype()))};
     if (exponent == 1.0) return {g};
     if (exponent == 2.0) return {mul(g, mul(ctx.saved(0), 2.0))};
     return {mul(g, mul(pow(ctx.saved(0), exponent - 1.0), exponent))};
@@ -214,8 +221,9 @@ namespace {
 Tensor min_max(const char* op, const Tensor& a, const Tensor& b, bool is_max) {
   EMBER_PROFILE_OP(op, {a, b}, flops::elementwise({a, b}));
   BinaryArgs args = prepare_binary(op, a, b);
-  Tensor out = empty(args.shape, args.dtype);
-  (is_max ? cpu::maximum : cpu::minimum)(out, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(a, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(op, (is_max ? cuda::maximum : cuda::minimum)(out, args.a, args.b));
+  else (is_max ? cpu::maximum : cpu::minimum)(out, args.a, args.b);
   record_backward(op, {a, b}, {out}, {a, b}, [is_max](BackwardContext& ctx) -> TensorList {
     // PyTorch's rule: the gradient goes to the winner, half to each on a tie, and (with NaN,
     // where no comparison holds) in full to both.
@@ -243,7 +251,6 @@ TernaryArgs prepare_ternary(const char* op, const Tensor& x, const Tensor& a, co
   check_defined(op, a, "tensor1");
   check_defined(op, b, "tensor2");
   check_same_device(op, {&x, &a, &b});
-  check_cpu(op, {&x, &a, &b});
   TernaryArgs args;
   args.dtype = result_type({x, a, b});
   args.shape = broadcast_shapes(broadcast_shapes(x.sizes(), a.sizes(), op), b.sizes(), op);
@@ -271,8 +278,9 @@ Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
   BinaryArgs args = prepare_binary("lerp", start, end);
   EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {} and {}", start.describe(),
               end.describe());
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::lerp(out, args.a, args.b, weight);
+  Tensor out = empty(args.shape, options_like(start, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("lerp", cuda::lerp(out, args.a, args.b, weight));
+  else cpu::lerp(out, args.a, args.b, weight);
   record_backward("lerp", {start, end}, {out}, {}, [weight](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     return {ctx.needs_grad(0) ? sum_to(mul(g, 1.0 - weight), ctx.input_shape(0)) : Tensor(),
@@ -286,8 +294,9 @@ Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
   TernaryArgs args = prepare_ternary("lerp", start, end, weight);
   EMBER_CHECK(is_floating(args.dtype), "lerp: expected floating-point tensors, got {}, {} and {}", start.describe(),
               end.describe(), weight.describe());
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::lerp(out, args.x, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(start, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("lerp", cuda::lerp(out, args.x, args.a, args.b));
+  else cpu::lerp(out, args.x, args.a, args.b);
   record_backward("lerp", {start, end, weight}, {out}, {start, end, weight}, [](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& w = ctx.saved(2);
@@ -305,8 +314,9 @@ Tensor addcmul(const Tensor& x, const Tensor& a, const Tensor& b, double value) 
   EMBER_PROFILE_OP("addcmul", {x, a, b}, flops::elementwise({x, a, b}, 3));
   TernaryArgs args = prepare_ternary("addcmul", x, a, b);
   EMBER_CHECK(args.dtype != DType::bool_, "addcmul: not supported for bool tensors");
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::addcmul(out, args.x, args.a, args.b, value);
+  Tensor out = empty(args.shape, options_like(x, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("addcmul", cuda::addcmul(out, args.x, args.a, args.b, value));
+  else cpu::addcmul(out, args.x, args.a, args.b, value);
   record_backward("addcmul", {x, a, b}, {out}, {a, b}, [value](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     Tensor grad_x, grad_a, grad_b;
@@ -323,8 +333,9 @@ Tensor addcdiv(const Tensor& x, const Tensor& a, const Tensor& b, double value) 
   TernaryArgs args = prepare_ternary("addcdiv", x, a, b);
   EMBER_CHECK(is_floating(args.dtype), "addcdiv: integer division is not supported ({}, {}, {}); use floats",
               x.describe(), a.describe(), b.describe());
-  Tensor out = empty(args.shape, args.dtype);
-  cpu::addcdiv(out, args.x, args.a, args.b, value);
+  Tensor out = empty(args.shape, options_like(x, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("addcdiv", cuda::addcdiv(out, args.x, args.a, args.b, value));
+  else cpu::addcdiv(out, args.x, args.a, args.b, value);
   record_backward("addcdiv", {x, a, b}, {out}, {a, b}, [value](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& numerator = ctx.saved(0);
@@ -352,8 +363,9 @@ Tensor modulo(const char* op, const Tensor& a, const Tensor& b, bool python_sign
     EMBER_CHECK(sum(eq(args.b, 0.0)).item<int64_t>() == 0, "{}: integer division by zero (divisor {})", op,
                 b.describe());
   }
-  Tensor out = empty(args.shape, args.dtype);
-  (python_sign ? cpu::remainder : cpu::fmod)(out, args.a, args.b);
+  Tensor out = empty(args.shape, options_like(a, args.dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(op, (python_sign ? cuda::remainder : cuda::fmod)(out, args.a, args.b));
+  else (python_sign ? cpu::remainder : cpu::fmod)(out, args.a, args.b);
   record_backward(op, {a, b}, {out}, {a, b}, [python_sign](BackwardContext& ctx) -> TensorList {
     // a mod b = a - q b with q = trunc(a/b) (fmod) or floor(a/b) (remainder), piecewise constant.
     const Tensor& g = ctx.grad(0);

@@ -1,8 +1,9 @@
 // unfold / fold: API, argument checks, dispatch and backward. Each is the other's backward.
-// Kernels: ops/cpu/fold.cpp. Formulas: autograd/derivatives/matmul.md.
+// Kernels: ops/cpu/fold.cpp, cuda/fold.h (Note [CUDA dispatch]). Formulas: autograd/derivatives/matmul.md.
 #include "ops/fold.h"
 
 #include "autograd/function.h"
+#include "cuda/fold.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/fold.h"
@@ -43,15 +44,15 @@ cpu::PatchGeometry window(const char* op, int64_t channels, int64_t in_h, int64_
 Tensor unfold(const Tensor& x, Size2 kernel_size, Size2 dilation, Size2 padding, Size2 stride) {
   EMBER_PROFILE_OP("unfold", {x}, {});
   check_defined("unfold", x, "input");
-  check_cpu("unfold", {&x});
   EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "unfold: input must be (N, C, H, W) or (C, H, W), got {}", x.describe());
   EMBER_CHECK(is_floating(x.dtype()), "unfold: expected a floating-point input, got {}", x.describe());
   check_window("unfold", kernel_size, dilation, padding, stride);
   if (x.dim() == 3) return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0);
   const cpu::PatchGeometry g =
       window("unfold", x.size(1), x.size(2), x.size(3), kernel_size, dilation, padding, stride);
-  Tensor cols = empty({x.size(0), g.patch_size(), g.locations()}, x.dtype());
-  cpu::unfold_images(cols, x.contiguous(), g);
+  Tensor cols = empty({x.size(0), g.patch_size(), g.locations()}, TensorOptions(x.dtype()).device(x.device()));
+  const Tensor input = x.contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("unfold", cuda::unfold_images(cols, input, g)); else cpu::unfold_images(cols, input, g);
   const Size2 image{x.size(2), x.size(3)};
   record_backward("unfold", {x}, {cols}, {},
                   [image, kernel_size, dilation, padding, stride](BackwardContext& ctx) -> TensorList {
@@ -63,7 +64,6 @@ Tensor unfold(const Tensor& x, Size2 kernel_size, Size2 dilation, Size2 padding,
 Tensor fold(const Tensor& cols, Size2 output_size, Size2 kernel_size, Size2 dilation, Size2 padding, Size2 stride) {
   EMBER_PROFILE_OP("fold", {cols}, flops::same_shape(cols, 1));
   check_defined("fold", cols, "input");
-  check_cpu("fold", {&cols});
   EMBER_CHECK(cols.dim() == 2 || cols.dim() == 3, "fold: input must be (N, C*kh*kw, L) or (C*kh*kw, L), got {}",
               cols.describe());
   EMBER_CHECK(is_floating(cols.dtype()), "fold: expected a floating-point input, got {}", cols.describe());
@@ -80,8 +80,10 @@ Tensor fold(const Tensor& cols, Size2 output_size, Size2 kernel_size, Size2 dila
                                       dilation, padding, stride);
   EMBER_CHECK(cols.size(2) == g.locations(), "fold: input {} has {} blocks but output {}x{} holds {} ({}x{})",
               cols.describe(), cols.size(2), output_size.h, output_size.w, g.locations(), g.out_h, g.out_w);
-  Tensor out = empty({cols.size(0), g.channels, output_size.h, output_size.w}, cols.dtype());
-  cpu::fold_images(out, cols.contiguous(), g);
+  Tensor out = empty({cols.size(0), g.channels, output_size.h, output_size.w},
+                     TensorOptions(cols.dtype()).device(cols.device()));
+  const Tensor input = cols.contiguous();
+  if (cols.device().is_cuda()) EMBER_CUDA_KERNEL("fold", cuda::fold_images(out, input, g)); else cpu::fold_images(out, input, g);
   record_backward("fold", {cols}, {out}, {}, [kernel_size, dilation, padding, stride](BackwardContext& ctx) -> TensorList {
     return {unfold(ctx.grad(0), kernel_size, dilation, padding, stride)};
   });

@@ -4,6 +4,7 @@
 #include "ops/index.h"
 
 #include "autograd/function.h"
+#include "cuda/index.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -17,10 +18,11 @@ namespace ember {
 
 namespace {
 
-void check_input(const char* op, const Tensor& t, const char* name) {
-  check_defined(op, t, name);
-  check_cpu(op, {&t});
-}
+// Note [CUDA dispatch]: every op here runs on the CPU or on one GPU (cuda/index.h); the checks
+// below name the op and both devices when its tensors are on different ones.
+void check_input(const char* op, const Tensor& t, const char* name) { check_defined(op, t, name); }
+
+TensorOptions like(const Tensor& t, DType dtype) { return TensorOptions(dtype).device(t.device()); }
 
 // Index tensors are int64 or int32; kernels read a contiguous int64 one.
 Tensor index_as_int64(const char* op, const Tensor& index, const char* name = "index") {
@@ -30,9 +32,16 @@ Tensor index_as_int64(const char* op, const Tensor& index, const char* name = "i
   return index.to(DType::i64).contiguous();
 }
 
+// The first index outside [low, high), if any (on a GPU this synchronizes: the answer is needed here).
+std::optional<int64_t> first_outside(const char* op, const Tensor& index, int64_t low, int64_t high) {
+  std::optional<int64_t> bad;
+  if (index.device().is_cuda()) EMBER_CUDA_KERNEL(op, bad = cuda::first_outside(index, low, high)); else bad = cpu::first_outside(index, low, high);
+  return bad;
+}
+
 // Every index must lie in [-size, size) of dim `dim`.
 void check_index_range(const char* op, const Tensor& index, int64_t dim, int64_t size) {
-  if (auto bad = cpu::first_outside(index, -size, size))
+  if (auto bad = first_outside(op, index, -size, size))
     EMBER_FAIL("{}: index {} is out of bounds for dim {} with size {}", op, *bad, dim, size);
 }
 
@@ -52,6 +61,7 @@ Tensor grow_to(const Tensor& t, const Shape& shape) {
 std::pair<int64_t, Tensor> check_gather_scatter(const char* op, const Tensor& x, int64_t dim_in,
                                                 const Tensor& index_in, const Tensor* src) {
   check_input(op, x, "self");
+  check_same_device(op, {&x, &index_in, src});
   Tensor index = index_as_int64(op, index_in);
   const int64_t dim = wrap_dim(dim_in, x.dim(), op);
   EMBER_CHECK(index.dim() == x.dim(), "{}: index {} must have as many dims as self {}", op, index_in.describe(),
@@ -79,11 +89,11 @@ std::pair<int64_t, Tensor> check_gather_scatter(const char* op, const Tensor& x,
 Tensor gather(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
   EMBER_PROFILE_OP("gather", {x, index_in}, flops::movement({index_in}, flops::numel(index_in)));
   auto [dim, index] = check_gather_scatter("gather", x, dim_in, index_in, nullptr);
-  Tensor out = empty(index.sizes(), x.dtype());
-  cpu::gather(out, x.detach(), dim, index);
+  Tensor out = empty(index.sizes(), like(x, x.dtype()));
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("gather", cuda::gather(out, x.detach(), dim, index)); else cpu::gather(out, x.detach(), dim, index);
   record_backward("gather", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
-    return {scatter_add(zeros(ctx.input_shape(0), g.dtype()), dim, ctx.saved(0), g)};
+    return {scatter_add(zeros(ctx.input_shape(0), like(g, g.dtype())), dim, ctx.saved(0), g)};
   });
   return out;
 }
@@ -92,7 +102,7 @@ Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, const Te
   EMBER_PROFILE_OP("scatter", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter", x, dim_in, index_in, &src);
   Tensor out = x.detach().clone();
-  cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/false);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("scatter", cuda::scatter(out, dim, index, src.detach(), false)); else cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/false);
   record_backward("scatter", {x, src}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& idx = ctx.saved(0);
@@ -106,7 +116,7 @@ Tensor scatter(const Tensor& x, int64_t dim_in, const Tensor& index_in, double v
   EMBER_PROFILE_OP("scatter", {x, index_in}, flops::movement({x, index_in}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter", x, dim_in, index_in, nullptr);
   Tensor out = x.detach().clone();
-  cpu::scatter_fill(out, dim, index, value);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("scatter", cuda::scatter_fill(out, dim, index, value)); else cpu::scatter_fill(out, dim, index, value);
   record_backward("scatter", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     return {scatter(ctx.grad(0), dim, ctx.saved(0), 0.0)};
   });
@@ -117,7 +127,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, cons
   EMBER_PROFILE_OP("scatter_add", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   auto [dim, index] = check_gather_scatter("scatter_add", x, dim_in, index_in, &src);
   Tensor out = x.detach().clone();
-  cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/true);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("scatter_add", cuda::scatter(out, dim, index, src.detach(), true)); else cpu::scatter(out, dim, index, src.detach(), /*accumulate=*/true);
   record_backward("scatter_add", {x, src}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     return {ctx.needs_grad(0) ? g : Tensor(),
@@ -130,6 +140,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, cons
 Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
   EMBER_PROFILE_OP("index_select", {x, index_in}, {});
   check_input("index_select", x, "self");
+  check_same_device("index_select", {&x, &index_in});
   Tensor index = index_as_int64("index_select", index_in);
   EMBER_CHECK(index.dim() <= 1, "index_select: index must be 0-d or 1-d, got {}", index_in.describe());
   EMBER_CHECK(x.dim() > 0, "index_select: self must have at least one dim, got {}", x.describe());
@@ -138,8 +149,10 @@ Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
   index = index.reshape({-1});
   Shape out_shape = x.sizes();
   out_shape[dim] = index.numel();
-  Tensor out = empty(out_shape, x.dtype());
-  if (x.is_contiguous()) {
+  Tensor out = empty(out_shape, like(x, x.dtype()));
+  if (x.device().is_cuda()) {
+    EMBER_CUDA_KERNEL("index_select", cuda::index_select(out, x.detach(), dim, index));  // any strides
+  } else if (x.is_contiguous()) {
     cpu::index_select(out, x.detach(), dim, index);  // whole (B-element) slabs per index
   } else {
     // A strided input is read in place, as a gather through per-dim maps (Note [Index maps]).
@@ -156,7 +169,7 @@ Tensor index_select(const Tensor& x, int64_t dim_in, const Tensor& index_in) {
   }
   record_backward("index_select", {x}, {out}, {index}, [dim](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
-    return {index_add(zeros(ctx.input_shape(0), g.dtype()), dim, ctx.saved(0), g)};
+    return {index_add(zeros(ctx.input_shape(0), like(g, g.dtype())), dim, ctx.saved(0), g)};
   });
   return out;
 }
@@ -165,6 +178,7 @@ Tensor index_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, const 
   EMBER_PROFILE_OP("index_add", {x, index_in, src}, flops::movement({x, index_in, src}, flops::numel(x)));
   check_input("index_add", x, "self");
   check_input("index_add", src, "source");
+  check_same_device("index_add", {&x, &index_in, &src});
   Tensor index = index_as_int64("index_add", index_in);
   EMBER_CHECK(index.dim() <= 1, "index_add: index must be 0-d or 1-d, got {}", index_in.describe());
   EMBER_CHECK(x.dim() > 0, "index_add: self must have at least one dim, got {}", x.describe());
@@ -178,7 +192,7 @@ Tensor index_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, const 
               src.describe(), shape_str(expected), x.describe(), dim, index.numel());
   check_index_range("index_add", index, dim, x.size(dim));
   Tensor out = x.detach().clone();
-  cpu::index_add(out, dim, index, src.detach().contiguous(), alpha);
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("index_add", cuda::index_add(out, dim, index, src.detach().contiguous(), alpha)); else cpu::index_add(out, dim, index, src.detach().contiguous(), alpha);
   record_backward("index_add", {x, src}, {out}, {index}, [dim, alpha](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     Tensor grad_src;
@@ -195,21 +209,25 @@ Tensor index_add(const Tensor& x, int64_t dim_in, const Tensor& index_in, const 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   check_input("masked_fill", x, "self");
   check_input("masked_fill", mask, "mask");
+  check_same_device("masked_fill", {&x, &mask});
   EMBER_CHECK(mask.dtype() == DType::bool_, "masked_fill: mask must be a bool tensor, got {}", mask.describe());
   const Shape shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_fill");
   EMBER_CHECK(shape == x.sizes(), "masked_fill: mask {} does not broadcast to the input {}", mask.describe(),
               x.describe());
-  return where(mask, scalar_tensor(value, x.dtype()), x);
+  return where(mask, scalar_tensor(value, like(x, x.dtype())), x);
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   EMBER_PROFILE_OP("masked_select", {x, mask}, {});
   check_input("masked_select", x, "self");
   check_input("masked_select", mask, "mask");
+  check_same_device("masked_select", {&x, &mask});
   EMBER_CHECK(mask.dtype() == DType::bool_, "masked_select: mask must be a bool tensor, got {}", mask.describe());
   const Shape shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
   // An index_select of the flattened (broadcast) input, so the gradient comes for free.
-  const Tensor positions = cpu::true_positions(mask.expand(shape).contiguous());
+  const Tensor dense_mask = mask.expand(shape).contiguous();
+  Tensor positions;
+  if (mask.device().is_cuda()) EMBER_CUDA_KERNEL("masked_select", positions = cuda::true_positions(dense_mask)); else positions = cpu::true_positions(dense_mask);
   return index_select(x.expand(shape).reshape({-1}), 0, positions);
 }
 
@@ -221,14 +239,16 @@ Tensor one_hot(const Tensor& indices_in, int64_t num_classes) {
   if (num_classes == -1) {
     EMBER_CHECK(indices.numel() > 0, "one_hot: cannot infer num_classes from the empty tensor {}",
                 indices_in.describe());
-    num_classes = cpu::max_value(indices) + 1;
+    int64_t largest = 0;
+    if (indices.device().is_cuda()) EMBER_CUDA_KERNEL("one_hot", largest = cuda::max_value(indices)); else largest = cpu::max_value(indices);
+    num_classes = largest + 1;
   }
-  if (auto bad = cpu::first_outside(indices, 0, num_classes))
+  if (auto bad = first_outside("one_hot", indices, 0, num_classes))
     EMBER_FAIL("one_hot: class index {} is out of range for num_classes {}", *bad, num_classes);
   Shape shape = indices.sizes();
   shape.push_back(num_classes);
-  Tensor out = zeros(shape, DType::i64);
-  cpu::one_hot(out, indices);
+  Tensor out = zeros(shape, like(indices, DType::i64));
+  if (indices.device().is_cuda()) EMBER_CUDA_KERNEL("one_hot", cuda::one_hot(out, indices)); else cpu::one_hot(out, indices);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "cuda/elementwise.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
@@ -26,7 +27,6 @@ Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(c
                       const TensorList& others = {}) {
   EMBER_PROFILE_OP(op, {self}, flops::movement({self}, flops::numel(self)));
   check_defined(op, self, "self");
-  check_cpu(op, {&self});
   const bool tracking = GradMode::is_enabled() && (self.requires_grad() || any_requires_grad(others));
   EMBER_CHECK(!(GradMode::is_enabled() && self.is_leaf() && self.requires_grad()),
               "{}: a leaf tensor that requires grad ({}) cannot be modified in place; wrap the update in "
@@ -95,9 +95,11 @@ Tensor& apply_inplace(Tensor& self, const char* op, const std::function<Tensor(c
 // scalar, run the kernel with self as both output and input: one pass over memory instead of
 // computing a new tensor and copying it back (3x the traffic, and a fresh buffer per update).
 // Only when self is contiguous and `other` does not share its memory (or is self itself), so no
-// element is read after being written; everything else takes apply_inplace.
+// element is read after being written; everything else takes apply_inplace. On CUDA the same holds
+// (each element is read and written by one thread, cuda/elementwise_map.cuh) when both tensors are
+// on one device.
 bool direct_inplace_ok(const Tensor& self, const Tensor& other) {
-  if (!self.defined() || !other.defined() || !self.device().is_cpu() || !other.device().is_cpu()) return false;
+  if (!self.defined() || !other.defined() || self.device() != other.device()) return false;
   if (GradMode::is_enabled() && (self.requires_grad() || other.requires_grad())) return false;
   const bool float_kernel = self.dtype() == DType::f32 || self.dtype() == DType::f64;
   if (!float_kernel || other.dtype() != self.dtype() || !self.is_contiguous()) return false;
@@ -117,41 +119,52 @@ Tensor& write_direct(Tensor& self, const char* op, Kernel kernel) {
   return self;
 }
 
-// A 0-d tensor of self's dtype (undefined unless self is f32 / f64: others take apply_inplace).
+// A 0-d tensor of self's dtype on self's device (undefined unless self is f32 / f64: others take
+// apply_inplace).
 Tensor scalar_like(const Tensor& self, double value) {
   const bool float_kernel = self.defined() && (self.dtype() == DType::f32 || self.dtype() == DType::f64);
-  return float_kernel ? scalar_tensor(value, TensorOptions(self.dtype())) : Tensor();
+  return float_kernel ? scalar_tensor(value, TensorOptions(self.dtype()).device(self.device())) : Tensor();
+}
+
+// The direct kernels: cpu:: or cuda:: by self's device (Note [CUDA dispatch], engine/dispatch.h).
+void add_kernel(const Tensor& out, const Tensor& a, const Tensor& b, double alpha) {
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("add_", cuda::add(out, a, b, alpha));
+  else cpu::add(out, a, b, alpha);
+}
+void mul_kernel(const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("mul_", cuda::mul(out, a, b));
+  else cpu::mul(out, a, b);
 }
 
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   if (direct_inplace_ok(*this, other))
-    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, other, alpha); });
+    return write_direct(*this, "add_", [&] { add_kernel(*this, *this, other, alpha); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other, alpha); }, {other});
 }
 Tensor& Tensor::add_(double other) {
   if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
-    return write_direct(*this, "add_", [&] { cpu::add(*this, *this, b, 1.0); });
+    return write_direct(*this, "add_", [&] { add_kernel(*this, *this, b, 1.0); });
   return apply_inplace(*this, "add_", [&](const Tensor& s) { return add(s, other); });
 }
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
   if (direct_inplace_ok(*this, other))
-    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, other, -alpha); });
+    return write_direct(*this, "sub_", [&] { add_kernel(*this, *this, other, -alpha); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other, alpha); }, {other});
 }
 Tensor& Tensor::sub_(double other) {
   if (const Tensor b = scalar_like(*this, -other); direct_inplace_ok(*this, b))
-    return write_direct(*this, "sub_", [&] { cpu::add(*this, *this, b, 1.0); });
+    return write_direct(*this, "sub_", [&] { add_kernel(*this, *this, b, 1.0); });
   return apply_inplace(*this, "sub_", [&](const Tensor& s) { return sub(s, other); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-  if (direct_inplace_ok(*this, other)) return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, other); });
+  if (direct_inplace_ok(*this, other)) return write_direct(*this, "mul_", [&] { mul_kernel(*this, *this, other); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); }, {other});
 }
 Tensor& Tensor::mul_(double other) {
   if (const Tensor b = scalar_like(*this, other); direct_inplace_ok(*this, b))
-    return write_direct(*this, "mul_", [&] { cpu::mul(*this, *this, b); });
+    return write_direct(*this, "mul_", [&] { mul_kernel(*this, *this, b); });
   return apply_inplace(*this, "mul_", [&](const Tensor& s) { return mul(s, other); });
 }
 Tensor& Tensor::div_(const Tensor& other) {
@@ -161,10 +174,14 @@ Tensor& Tensor::div_(double other) {
   return apply_inplace(*this, "div_", [&](const Tensor& s) { return div(s, other); });
 }
 Tensor& Tensor::zero_() {
-  return apply_inplace(*this, "zero_", [&](const Tensor& s) { return zeros(s.sizes(), s.dtype()); });
+  return apply_inplace(*this, "zero_", [&](const Tensor& s) {
+    return zeros(s.sizes(), TensorOptions(s.dtype()).device(s.device()));
+  });
 }
 Tensor& Tensor::fill_(double value) {
-  return apply_inplace(*this, "fill_", [&](const Tensor& s) { return full(s.sizes(), value, s.dtype()); });
+  return apply_inplace(*this, "fill_", [&](const Tensor& s) {
+    return full(s.sizes(), value, TensorOptions(s.dtype()).device(s.device()));
+  });
 }
 Tensor& Tensor::copy_(const Tensor& src) {
   check_defined("copy_", src, "src");

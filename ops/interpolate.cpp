@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "autograd/function.h"
+#include "cuda/interpolate.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/interpolate.h"
@@ -25,8 +26,9 @@ Tensor interp_adjoint(const Tensor& grad, const InterpPlan& plan);
 // x: (P, H, W) -> (P, OH, OW)
 Tensor interp_forward(const Tensor& x, const InterpPlan& plan) {
   EMBER_PROFILE_OP("interpolate", {x}, flops::per_input_element(x, 0, static_cast<double>(x.numel() > 0 ? x.size(0) * plan.h.out * plan.w.out : 0)));
-  Tensor out = empty({x.size(0), plan.h.out, plan.w.out}, x.dtype());
-  cpu::interpolate_fwd(out, x.contiguous(), plan);
+  Tensor out = empty({x.size(0), plan.h.out, plan.w.out}, TensorOptions(x.dtype()).device(x.device()));
+  const Tensor input = x.contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("interpolate", cuda::interpolate_fwd(out, input, plan)); else cpu::interpolate_fwd(out, input, plan);
   record_backward("interpolate", {x}, {out}, {}, [plan](BackwardContext& ctx) -> TensorList {
     return {interp_adjoint(ctx.grad(0), plan)};
   });
@@ -36,8 +38,9 @@ Tensor interp_forward(const Tensor& x, const InterpPlan& plan) {
 // grad: (P, OH, OW) -> (P, H, W)
 Tensor interp_adjoint(const Tensor& grad, const InterpPlan& plan) {
   EMBER_PROFILE_OP("interpolate_backward", {grad}, flops::per_input_element(grad, 0, static_cast<double>(grad.numel() > 0 ? grad.size(0) * plan.h.in * plan.w.in : 0)));
-  Tensor out = zeros({grad.size(0), plan.h.in, plan.w.in}, grad.dtype());
-  cpu::interpolate_adjoint(out, grad.contiguous(), plan);
+  Tensor out = zeros({grad.size(0), plan.h.in, plan.w.in}, TensorOptions(grad.dtype()).device(grad.device()));
+  const Tensor g = grad.contiguous();
+  if (grad.device().is_cuda()) EMBER_CUDA_KERNEL("interpolate_backward", cuda::interpolate_adjoint(out, g, plan)); else cpu::interpolate_adjoint(out, g, plan);
   record_backward("interpolate_backward", {grad}, {out}, {}, [plan](BackwardContext& ctx) -> TensorList {
     return {interp_forward(ctx.grad(0), plan)};
   });
@@ -91,8 +94,7 @@ Tensor interpolate_impl(const Tensor& x, const Shape& out_sizes, const std::vect
 
 void check_interpolate_input(const Tensor& x) {
   const char* op = "interpolate";
-  check_defined(op, x, "input");
-  check_cpu(op, {&x});
+  check_defined(op, x, "input");  // any device (Note [CUDA dispatch]: cuda/interpolate.h)
   EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "{}: expected (N, C, L) or (N, C, H, W) input, got {}", op, x.describe());
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point input, got {}", op, x.describe());
 }

@@ -12,6 +12,7 @@
 
 #include "autograd/function.h"
 #include "cuda/loss.h"
+#include "engine/autocast.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -255,6 +256,11 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const Tensor& wei
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&logits, &target, &weight})) {
+    return cross_entropy(autocast_fp32(logits), autocast_fp32(target), autocast_fp32(weight), ignore_index, reduction,
+                         label_smoothing);
+  }
   EMBER_PROFILE_OP("cross_entropy", {logits, target, weight}, flops::per_input_element(logits, 6, 1, {target}));
   const char* op = "cross_entropy";
   const Reduction r = parse_reduction(op, reduction);
@@ -307,6 +313,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
 
 // ---------------------------------------------------------------- regression losses
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&input, &target})) return mse_loss(autocast_fp32(input), autocast_fp32(target), reduction);
   const Reduction r = parse_reduction("mse_loss", reduction);
   return reduce_loss(pointwise_loss("mse_loss", cpu::PointwiseLoss::mse, 0.0, input, target,
                                     difference_grads([](const Tensor& d) { return mul(d, 2.0); })),

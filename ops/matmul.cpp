@@ -11,6 +11,7 @@
 
 #include "autograd/function.h"
 #include "cuda/matmul.h"
+#include "engine/autocast.h"
 #include "engine/copy.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
@@ -73,6 +74,8 @@ void check_inner(const char* op, const Tensor& a, const Tensor& b, int64_t ka, i
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&a, &b})) return mm(autocast_lower(a), autocast_lower(b));
   EMBER_PROFILE_OP("mm", {a, b}, flops::matmul(a, b));
   check_operands("mm", a, b);
   EMBER_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D matrices, got {} and {}", a.describe(), b.describe());
@@ -81,6 +84,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&a, &b})) return bmm(autocast_lower(a), autocast_lower(b));
   EMBER_PROFILE_OP("bmm", {a, b}, flops::matmul(a, b));
   check_operands("bmm", a, b);
   EMBER_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-D tensors, got {} and {}", a.describe(), b.describe());
@@ -106,6 +111,8 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&a, &b})) return matmul(autocast_lower(a), autocast_lower(b));
   EMBER_PROFILE_OP("matmul", {a, b}, flops::matmul(a, b));
   check_operands("matmul", a, b);
   EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got {} and {}",
@@ -141,6 +148,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): 16-bit CUDA math, float32 accumulation.
+  if (autocast_wants_lower({&x, &weight, &bias})) return linear(autocast_lower(x), autocast_lower(weight), autocast_lower(bias));
   EMBER_PROFILE_OP("linear", {x, weight, bias}, flops::linear(x, weight, bias));
   check_operands("linear", x, weight);
   EMBER_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out, in), got {}", weight.describe());

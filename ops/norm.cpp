@@ -13,6 +13,7 @@
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "cuda/norm.h"
+#include "engine/autocast.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/norm.h"
@@ -161,10 +162,16 @@ std::vector<int64_t> all_but_channel_dims(const Tensor& x) {
 // ---------------------------------------------------------------- layer / rms / group norm
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&x, &weight, &bias})) {
+    return layer_norm(autocast_fp32(x), normalized_shape, autocast_fp32(weight), autocast_fp32(bias), eps);
+  }
   return trailing_norm("layer_norm", x, normalized_shape, weight, bias, eps, /*center=*/true);
 }
 
 Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&x, &weight})) return rms_norm(autocast_fp32(x), normalized_shape, autocast_fp32(weight), eps);
   check_input("rms_norm", x, 1);
   const double machine_eps = x.dtype() == DType::f64 ? std::numeric_limits<double>::epsilon()
                                                      : static_cast<double>(std::numeric_limits<float>::epsilon());
@@ -173,6 +180,10 @@ Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& we
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&x, &weight, &bias})) {
+    return group_norm(autocast_fp32(x), num_groups, autocast_fp32(weight), autocast_fp32(bias), eps);
+  }
   const char* op = "group_norm";
   check_input(op, x, 2);
   const int64_t N = x.size(0), C = x.size(1);
@@ -195,6 +206,11 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 // ---------------------------------------------------------------- batch norm
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  // Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+  if (autocast_wants_fp32({&x, &weight, &bias})) {
+    return batch_norm(autocast_fp32(x), running_mean, running_var, autocast_fp32(weight), autocast_fp32(bias), training,
+                      momentum, eps);
+  }
   const char* op = "batch_norm";
   EMBER_PROFILE_OP(op, {x, weight, bias}, flops::same_shape(x, 8, {weight, bias}));
   check_input(op, x, 2);

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "autograd/function.h"
+#include "cuda/pool.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/pool.h"
@@ -56,8 +57,7 @@ void check_pool_shape(const char* op, const Shape& shape, int64_t plane_dims) {
 }
 
 void check_pool_input(const char* op, const Tensor& x, int64_t plane_dims) {
-  check_defined(op, x, "input");
-  check_cpu(op, {&x});
+  check_defined(op, x, "input");  // any device (Note [CUDA dispatch]: cuda/pool.h)
   check_pool_shape(op, x.sizes(), plane_dims);
   EMBER_CHECK(is_floating(x.dtype()), "{}: expected a floating-point input, got {}", op, x.describe());
 }
@@ -171,6 +171,8 @@ Shape with_plane(const Shape& shape, int64_t plane_dims, const Shape& plane) {
   return out;
 }
 
+TensorOptions like(const Tensor& t, DType dtype) { return TensorOptions(dtype).device(t.device()); }
+
 int64_t plane_count(const Shape& shape, int64_t plane_dims) {
   return numel_of(Shape(shape.begin(), shape.end() - plane_dims));
 }
@@ -179,9 +181,10 @@ int64_t plane_count(const Shape& shape, int64_t plane_dims) {
 std::pair<Tensor, Tensor> max_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometry) {
   EMBER_PROFILE_OP(op, {x}, flops::per_input_element(x, 1, 2.0 * static_cast<double>(numel_of(geometry->plane_output_shape()) * plane_count(x.sizes(), geometry->plane_dims))));
   const Shape out_shape = with_plane(x.sizes(), geometry->plane_dims, geometry->plane_output_shape());
-  Tensor out = empty(out_shape, x.dtype());
-  Tensor indices = empty(out_shape, DType::i64);
-  cpu::max_pool2d(out, indices, x.detach().contiguous(), geometry->rows, geometry->cols);
+  Tensor out = empty(out_shape, like(x, x.dtype()));
+  Tensor indices = empty(out_shape, like(x, DType::i64));
+  const Tensor input = x.detach().contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::max_pool2d(out, indices, input, geometry->rows, geometry->cols)); else cpu::max_pool2d(out, indices, input, geometry->rows, geometry->cols);
   const int64_t plane_dims = geometry->plane_dims;
   record_backward(op, {x}, {out, indices}, {indices}, [plane_dims](BackwardContext& ctx) -> TensorList {
     // d out[q] / d x[p] = [p == indices[q]]: route each gradient to its argmax.
@@ -196,8 +199,9 @@ Tensor avg_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometr
 Tensor avg_pool_adjoint_core(const char* op, const Tensor& grad, const Shape& input_shape,
                              const GeometryPtr& geometry) {
   EMBER_PROFILE_OP(op, {grad}, flops::per_input_element(grad, 1, static_cast<double>(numel_of(input_shape))));
-  Tensor grad_input = empty(input_shape, grad.dtype());
-  cpu::avg_pool2d_adjoint(grad_input, grad.detach().contiguous(), geometry->rows, geometry->cols);
+  Tensor grad_input = empty(input_shape, like(grad, grad.dtype()));
+  const Tensor g = grad.detach().contiguous();
+  if (grad.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::avg_pool2d_adjoint(grad_input, g, geometry->rows, geometry->cols)); else cpu::avg_pool2d_adjoint(grad_input, g, geometry->rows, geometry->cols);
   record_backward(op, {grad}, {grad_input}, {}, [geometry](BackwardContext& ctx) -> TensorList {
     return {avg_pool_core("avg_pool2d", ctx.grad(0), geometry)};  // the adjoint of the adjoint
   });
@@ -207,8 +211,9 @@ Tensor avg_pool_adjoint_core(const char* op, const Tensor& grad, const Shape& in
 Tensor avg_pool_core(const char* op, const Tensor& x, const GeometryPtr& geometry) {
   EMBER_PROFILE_OP(op, {x}, flops::per_input_element(x, 1, static_cast<double>(numel_of(geometry->plane_output_shape()) * plane_count(x.sizes(), geometry->plane_dims))));
   const Shape out_shape = with_plane(x.sizes(), geometry->plane_dims, geometry->plane_output_shape());
-  Tensor out = empty(out_shape, x.dtype());
-  cpu::avg_pool2d(out, x.detach().contiguous(), geometry->rows, geometry->cols);
+  Tensor out = empty(out_shape, like(x, x.dtype()));
+  const Tensor input = x.detach().contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::avg_pool2d(out, input, geometry->rows, geometry->cols)); else cpu::avg_pool2d(out, input, geometry->rows, geometry->cols);
   record_backward(op, {x}, {out}, {}, [geometry](BackwardContext& ctx) -> TensorList {
     return {avg_pool_adjoint_core("avg_pool2d_backward", ctx.grad(0), ctx.input_shape(0), geometry)};
   });
@@ -254,7 +259,7 @@ void check_plane_indices(const char* op, const Tensor& values, const Tensor& ind
                          int64_t plane_dims) {
   check_defined(op, values, "input");
   check_defined(op, indices, "indices");
-  check_cpu(op, {&values, &indices});
+  check_same_device(op, {&values, &indices});
   EMBER_CHECK(is_floating(values.dtype()), "{}: expected a floating-point tensor, got {}", op, values.describe());
   EMBER_CHECK(indices.dtype() == DType::i64, "{}: indices must be int64, got {}", op, indices.describe());
   EMBER_CHECK(plane_dims >= 1 && plane_dims <= indices.dim() && plane_dims <= static_cast<int64_t>(other_shape.size()),
@@ -387,10 +392,12 @@ Tensor max_pool_scatter(const Tensor& grad, const Tensor& indices, const Shape& 
   const int64_t planes = plane_count(input_shape, plane_dims);
   const int64_t plane_in = numel_of(Shape(input_shape.end() - plane_dims, input_shape.end()));
   const int64_t plane_out = numel_of(Shape(indices.sizes().end() - plane_dims, indices.sizes().end()));
-  Tensor out = empty(input_shape, grad.dtype());
-  const bool valid = cpu::plane_scatter_add(out.view({planes, plane_in}),
-                                            grad.detach().contiguous().view({planes, plane_out}),
-                                            indices.contiguous().view({planes, plane_out}));
+  Tensor out = empty(input_shape, like(grad, grad.dtype()));
+  const Tensor out_planes = out.view({planes, plane_in});
+  const Tensor grad_planes = grad.detach().contiguous().view({planes, plane_out});
+  const Tensor index_planes = indices.contiguous().view({planes, plane_out});
+  bool valid = false;
+  if (grad.device().is_cuda()) EMBER_CUDA_KERNEL(op, valid = cuda::plane_scatter_add(out_planes, grad_planes, index_planes)); else valid = cpu::plane_scatter_add(out_planes, grad_planes, index_planes);
   EMBER_CHECK(valid, "{}: an index in {} lies outside the plane of {} elements (input shape {})", op,
               indices.describe(), plane_in, shape_str(input_shape));
   record_backward(op, {grad}, {out}, {indices}, [plane_dims](BackwardContext& ctx) -> TensorList {
@@ -407,9 +414,12 @@ Tensor max_pool_gather(const Tensor& x, const Tensor& indices, int64_t plane_dim
   const int64_t planes = plane_count(x.sizes(), plane_dims);
   const int64_t plane_in = numel_of(Shape(x.sizes().end() - plane_dims, x.sizes().end()));
   const int64_t plane_out = numel_of(Shape(indices.sizes().end() - plane_dims, indices.sizes().end()));
-  Tensor out = empty(indices.sizes(), x.dtype());
-  const bool valid = cpu::plane_gather(out.view({planes, plane_out}), x.detach().contiguous().view({planes, plane_in}),
-                                       indices.contiguous().view({planes, plane_out}));
+  Tensor out = empty(indices.sizes(), like(x, x.dtype()));
+  const Tensor out_planes = out.view({planes, plane_out});
+  const Tensor x_planes = x.detach().contiguous().view({planes, plane_in});
+  const Tensor index_planes = indices.contiguous().view({planes, plane_out});
+  bool valid = false;
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, valid = cuda::plane_gather(out_planes, x_planes, index_planes)); else valid = cpu::plane_gather(out_planes, x_planes, index_planes);
   EMBER_CHECK(valid, "{}: an index in {} lies outside the plane of {} elements (input {})", op, indices.describe(),
               plane_in, x.describe());
   record_backward(op, {x}, {out}, {indices}, [plane_dims](BackwardContext& ctx) -> TensorList {

@@ -14,6 +14,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/shape.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/shape.h"
@@ -27,9 +28,14 @@ namespace {
 
 using MapsPtr = std::shared_ptr<const cpu::IndexMaps>;
 
-void check_input(const char* op, const Tensor& x) {
-  check_defined(op, x, "input");
-  check_cpu(op, {&x});
+// Note [CUDA dispatch]: every op here runs on the CPU or on one GPU (cuda/shape.h).
+void check_input(const char* op, const Tensor& x) { check_defined(op, x, "input"); }
+
+// The device of the first defined gradient (a backward gets at least one).
+Device device_of_grads(const BackwardContext& ctx, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    if (ctx.grad(i).defined()) return ctx.grad(i).device();
+  return Device::cpu();
 }
 
 std::vector<int64_t> identity_map(int64_t n) {
@@ -48,8 +54,8 @@ cpu::IndexMaps identity_maps(const Shape& sizes) {
 Tensor gather_through_maps(const Tensor& x, const cpu::IndexMaps& maps, double fill) {
   Shape out_shape;
   for (const auto& map : maps) out_shape.push_back(static_cast<int64_t>(map.size()));
-  Tensor out = empty(out_shape, x.dtype());
-  cpu::gather_by_maps(out, x, maps, fill);
+  Tensor out = empty(out_shape, TensorOptions(x.dtype()).device(x.device()));
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("gather_by_maps", cuda::gather_by_maps(out, x, maps, fill)); else cpu::gather_by_maps(out, x, maps, fill);
   return out;
 }
 
@@ -68,8 +74,8 @@ Tensor maps_gather(const std::string& op, const Tensor& x, const MapsPtr& maps) 
 // backward is the gather again (the adjoint of the adjoint), so double backward works.
 Tensor maps_adjoint(const std::string& op, const Tensor& grad, const MapsPtr& maps, const Shape& input_shape) {
   EMBER_PROFILE_OP(op + "_backward", {grad}, flops::movement({grad}, flops::numel_of_shape(input_shape)));
-  Tensor out = zeros(input_shape, grad.dtype());
-  cpu::scatter_add_by_maps(out, grad.detach(), *maps);
+  Tensor out = zeros(input_shape, TensorOptions(grad.dtype()).device(grad.device()));
+  if (grad.device().is_cuda()) EMBER_CUDA_KERNEL(op.c_str(), cuda::scatter_add_by_maps(out, grad.detach(), *maps)); else cpu::scatter_add_by_maps(out, grad.detach(), *maps);
   record_backward(op + "_backward", {grad}, {out}, {}, [op, maps](BackwardContext& ctx) -> TensorList {
     return {maps_gather(op, ctx.grad(0), maps)};
   });
@@ -93,12 +99,13 @@ TensorList split_views(const char* op, const Tensor& x, const std::vector<int64_
   }
   record_backward(op, {x}, pieces, {}, [lengths, dim](BackwardContext& ctx) -> TensorList {
     TensorList grads;
+    const Device device = device_of_grads(ctx, lengths.size());
     for (size_t i = 0; i < lengths.size(); ++i) {
       Tensor g = ctx.grad(i);
       if (!g.defined()) {
         Shape sizes = ctx.input_shape(0);
         sizes[dim] = lengths[i];
-        g = zeros(sizes, ctx.input_dtype(0));
+        g = zeros(sizes, TensorOptions(ctx.input_dtype(0)).device(device));
       }
       grads.push_back(g);
     }
@@ -111,8 +118,8 @@ Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool lower) {
   EMBER_PROFILE_OP(op, {x}, flops::movement({x}, flops::numel(x)));
   check_input(op, x);
   EMBER_CHECK(x.dim() >= 2, "{}: expects a tensor with at least 2 dims, got {}", op, x.describe());
-  Tensor out = empty(x.sizes(), x.dtype());
-  cpu::triangle(out, x.detach().contiguous(), diagonal, lower);
+  Tensor out = empty(x.sizes(), TensorOptions(x.dtype()).device(x.device()));
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::triangle(out, x.detach().contiguous(), diagonal, lower)); else cpu::triangle(out, x.detach().contiguous(), diagonal, lower);
   record_backward(op, {x}, {out}, {}, [diagonal, lower](BackwardContext& ctx) -> TensorList {
     return {lower ? tril(ctx.grad(0), diagonal) : triu(ctx.grad(0), diagonal)};
   });
@@ -127,6 +134,7 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
   EMBER_CHECK(!tensors.empty(), "cat: expects a non-empty list of tensors");
   for (const Tensor& t : tensors) check_input("cat", t);
   const Tensor& first = tensors[0];
+  for (const Tensor& t : tensors) check_same_device("cat", {&first, &t});
   EMBER_CHECK(first.dim() > 0, "cat: zero-dimensional tensor {} cannot be concatenated", first.describe());
   const int64_t dim = wrap_dim(dim_in, first.dim(), "cat");
   DType dtype = first.dtype();
@@ -146,12 +154,15 @@ Tensor cat(const TensorList& tensors, int64_t dim_in) {
     lengths.push_back(t.size(dim));
     out_shape[dim] += t.size(dim);
   }
-  Tensor out = empty(out_shape, dtype);
+  Tensor out = empty(out_shape, TensorOptions(dtype).device(first.device()));
   {
     NoGradGuard no_grad;
     int64_t offset = 0;
     for (size_t i = 0; i < tensors.size(); ++i) {
-      if (lengths[i] > 0) cpu::copy_into(out.narrow(dim, offset, lengths[i]), tensors[i].detach());
+      if (lengths[i] > 0) {
+        const Tensor part = out.narrow(dim, offset, lengths[i]);
+        if (first.device().is_cuda()) EMBER_CUDA_KERNEL("cat", cuda::copy_into(part, tensors[i].detach())); else cpu::copy_into(part, tensors[i].detach());
+      }
       offset += lengths[i];
     }
   }
@@ -232,12 +243,13 @@ TensorList unbind(const Tensor& x, int64_t dim_in) {
   for (int64_t i = 0; i < n; ++i) slices.push_back(make_view(x, sizes, strides, x.offset() + i * x.stride(dim)));
   record_backward("unbind", {x}, slices, {}, [n, dim](BackwardContext& ctx) -> TensorList {
     TensorList grads;
+    const Device device = device_of_grads(ctx, static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       Tensor g = ctx.grad(i);
       if (!g.defined()) {
         Shape slice_shape = ctx.input_shape(0);
         slice_shape.erase(slice_shape.begin() + dim);
-        g = zeros(slice_shape, ctx.input_dtype(0));
+        g = zeros(slice_shape, TensorOptions(ctx.input_dtype(0)).device(device));
       }
       grads.push_back(g);
     }

@@ -4,6 +4,7 @@
 
 #include "autograd/function.h"
 #include "cuda/softmax.h"
+#include "engine/autocast.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/cpu/softmax.h"
@@ -65,7 +66,14 @@ Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim_in, bool log) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, /*log=*/false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl("log_softmax", x, dim, /*log=*/true); }
+// Autocast (engine/autocast.h, Note [Autocast lists]): computed in float32.
+Tensor softmax(const Tensor& x, int64_t dim) {
+  if (autocast_wants_fp32({&x})) return softmax(autocast_fp32(x), dim);
+  return softmax_impl("softmax", x, dim, /*log=*/false);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (autocast_wants_fp32({&x})) return log_softmax(autocast_fp32(x), dim);
+  return softmax_impl("log_softmax", x, dim, /*log=*/true);
+}
 
 }  // namespace ember

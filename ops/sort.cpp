@@ -4,6 +4,7 @@
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
+#include "cuda/sort.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -22,8 +23,10 @@ ValuesIndices sorted_prefix(const char* op, const Tensor& x, int64_t dim, bool d
   EMBER_PROFILE_OP(op, {x}, flops::same_shape(x, 0));
   Shape out_sizes = x.sizes();
   if (x.dim() > 0) out_sizes[dim] = k;
-  ValuesIndices out{empty(out_sizes, x.dtype()), empty(out_sizes, DType::i64)};
-  cpu::sort(out.values, out.indices, x.detach().contiguous(), dim, descending, k);
+  ValuesIndices out{empty(out_sizes, TensorOptions(x.dtype()).device(x.device())),
+                    empty(out_sizes, TensorOptions(DType::i64).device(x.device()))};
+  const Tensor input = x.detach().contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL(op, cuda::sort(out.values, out.indices, input, dim, descending, k)); else cpu::sort(out.values, out.indices, input, dim, descending, k);
   record_backward(op, {x}, {out.values, out.indices}, {out.indices}, [dim](BackwardContext& ctx) -> TensorList {
     return {scatter_grad_along_dim(ctx.grad(0), ctx.saved(0), dim, ctx.input_shape(0))};
   });
@@ -36,25 +39,23 @@ DType scan_dtype(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : 
 // d/dx_i of sum_{j<=i} x_j reaches every output j >= i.
 Tensor cumsum_directed(const Tensor& x, int64_t dim, bool reverse) {
   EMBER_PROFILE_OP("cumsum", {x}, flops::same_shape(x, 1));
-  Tensor out = empty(x.sizes(), scan_dtype(x));
-  cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::sum, reverse);
+  Tensor out = empty(x.sizes(), TensorOptions(scan_dtype(x)).device(x.device()));
+  const Tensor input = x.detach().contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("cumsum", cuda::scan(out, input, dim, cpu::ScanOp::sum, reverse)); else cpu::scan(out, input, dim, cpu::ScanOp::sum, reverse);
   record_backward("cumsum", {x}, {out}, {}, [dim, reverse](BackwardContext& ctx) -> TensorList {
     return {cumsum_directed(ctx.grad(0), dim, !reverse)};
   });
   return out;
 }
 
-void check_scan_args(const char* op, const Tensor& x) {
-  check_defined(op, x, "self");
-  check_cpu(op, {&x});
-}
+// Note [CUDA dispatch]: sort, topk and the scans run on the CPU or on a GPU (cuda/sort.h).
+void check_scan_args(const char* op, const Tensor& x) { check_defined(op, x, "self"); }
 
 }  // namespace
 
 // ---------------------------------------------------------------- sort, argsort, topk
 ValuesIndices sort(const Tensor& x, int64_t dim_in, bool descending) {
   check_defined("sort", x, "self");
-  check_cpu("sort", {&x});
   const int64_t dim = wrap_dim(dim_in, x.dim(), "sort");
   return sorted_prefix("sort", x, dim, descending, x.dim() == 0 ? 1 : x.size(dim));
 }
@@ -67,7 +68,6 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim_in, bool largest, bool /*sorted*/) {
   check_defined("topk", x, "self");
-  check_cpu("topk", {&x});
   const int64_t dim = wrap_dim(dim_in, x.dim(), "topk");
   const int64_t size = x.dim() == 0 ? 1 : x.size(dim);
   EMBER_CHECK(k >= 0 && k <= size, "topk: k = {} is out of range for dim {} of {} (size {})", k, dim_in,
@@ -109,8 +109,9 @@ Tensor cumprod(const Tensor& x, int64_t dim_in) {
   EMBER_PROFILE_OP("cumprod", {x}, flops::same_shape(x, 1));
   check_scan_args("cumprod", x);
   const int64_t dim = wrap_dim(dim_in, x.dim(), "cumprod");
-  Tensor out = empty(x.sizes(), scan_dtype(x));
-  cpu::scan(out, x.detach().contiguous(), dim, cpu::ScanOp::prod, /*reverse=*/false);
+  Tensor out = empty(x.sizes(), TensorOptions(scan_dtype(x)).device(x.device()));
+  const Tensor input = x.detach().contiguous();
+  if (x.device().is_cuda()) EMBER_CUDA_KERNEL("cumprod", cuda::scan(out, input, dim, cpu::ScanOp::prod, false)); else cpu::scan(out, input, dim, cpu::ScanOp::prod, /*reverse=*/false);
   record_backward("cumprod", {x}, {out}, {x, out}, [dim](BackwardContext& ctx) -> TensorList {
     return {cumprod_backward(ctx.grad(0), ctx.saved(0), ctx.saved(1), dim)};
   });

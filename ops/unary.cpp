@@ -9,6 +9,8 @@
 #include <numbers>
 
 #include "autograd/function.h"
+#include "cuda/activation.h"
+#include "cuda/unary.h"
 #include "engine/dispatch.h"
 #include "engine/factories.h"
 #include "ops/compare.h"
@@ -27,10 +29,10 @@ Tensor float_unary(const Tensor& x, cpu::UnaryOp op) {
   EMBER_PROFILE_OP(cpu::unary_op_name(op), {x}, flops::elementwise({x}));
   const char* name = cpu::unary_op_name(op);
   check_defined(name, x, "self");
-  check_cpu(name, {&x});
   const DType dtype = float_dtype_for(x.dtype());
-  Tensor out = empty(x.sizes(), dtype);
-  cpu::unary(out, x.to(dtype), op);
+  Tensor out = empty(x.sizes(), options_like(x, dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::unary(out, x.to(dtype), op));
+  else cpu::unary(out, x.to(dtype), op);
   return out;
 }
 
@@ -39,17 +41,17 @@ Tensor keep_dtype_unary(const Tensor& x, cpu::UnaryOp op) {
   EMBER_PROFILE_OP(cpu::unary_op_name(op), {x}, flops::elementwise({x}));
   const char* name = cpu::unary_op_name(op);
   check_defined(name, x, "self");
-  check_cpu(name, {&x});
   EMBER_CHECK(x.dtype() != DType::bool_, "{}: not supported for bool tensors, got {}", name, x.describe());
-  Tensor out = empty(x.sizes(), x.dtype());
-  cpu::unary(out, x, op);
+  Tensor out = empty(x.sizes(), options_like(x, x.dtype()));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::unary(out, x, op));
+  else cpu::unary(out, x, op);
   return out;
 }
 
 // Ops whose derivative is zero almost everywhere (sign, rounding): the gradient is zeros.
 void record_zero_grad(const char* name, const Tensor& x, const Tensor& out) {
   record_backward(name, {x}, {out}, {}, [](BackwardContext& ctx) -> TensorList {
-    return {zeros(ctx.input_shape(0), ctx.grad(0).dtype())};
+    return {zeros(ctx.input_shape(0), options_like(ctx.grad(0), ctx.grad(0).dtype()))};
   });
 }
 
@@ -59,17 +61,18 @@ Tensor output_saving_activation(const char* name, const Tensor& x, cpu::Activati
                                 Tensor (*composite_backward)(const Tensor& grad, const Tensor& out)) {
   EMBER_PROFILE_OP(name, {x}, flops::same_shape(x, 1));
   check_defined(name, x, "self");
-  check_cpu(name, {&x});
   const DType dtype = float_dtype_for(x.dtype());
-  Tensor out = empty(x.sizes(), dtype);
-  cpu::activation_forward(name, out, x.to(dtype), kind, {});
+  Tensor out = empty(x.sizes(), options_like(x, dtype));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::activation_forward(name, out, x.to(dtype), kind, {}));
+  else cpu::activation_forward(name, out, x.to(dtype), kind, {});
   record_backward(name, {x}, {out}, {out}, [name, kind, composite_backward](BackwardContext& ctx) -> TensorList {
     const Tensor& g = ctx.grad(0);
     const Tensor& y = ctx.saved(0);
     if (ctx.create_graph()) return {composite_backward(g, y)};
     EMBER_PROFILE_OP(std::string(name) + "_backward", {g, y}, flops::same_shape(y, 2, {g}));
-    Tensor grad_input = empty(y.sizes(), y.dtype());
-    cpu::activation_backward(name, grad_input, g.to(y.dtype()), y, kind, {});
+    Tensor grad_input = empty(y.sizes(), options_like(y, y.dtype()));
+    if (y.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::activation_backward(name, grad_input, g.to(y.dtype()), y, kind, {}));
+    else cpu::activation_backward(name, grad_input, g.to(y.dtype()), y, kind, {});
     return {grad_input};
   });
   return out;
@@ -250,15 +253,15 @@ Tensor trunc(const Tensor& x) {
 Tensor clamp(const Tensor& x, double min_value, double max_value) {
   EMBER_PROFILE_OP("clamp", {x}, flops::elementwise({x}));
   check_defined("clamp", x, "self");
-  check_cpu("clamp", {&x});
   EMBER_CHECK(std::isnan(min_value) || std::isnan(max_value) || min_value <= max_value,
               "clamp: min {} is greater than max {}", min_value, max_value);
-  Tensor out = empty(x.sizes(), x.dtype());
-  cpu::clamp(out, x, min_value, max_value);
+  Tensor out = empty(x.sizes(), options_like(x, x.dtype()));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL("clamp", cuda::clamp(out, x, min_value, max_value));
+  else cpu::clamp(out, x, min_value, max_value);
   // Gradient passes where min <= x <= max (PyTorch's convention at the bounds).
   record_backward("clamp", {x}, {out}, {x}, [min_value, max_value](BackwardContext& ctx) -> TensorList {
     const Tensor& input = ctx.saved(0);
-    Tensor pass = ones(input.sizes(), DType::bool_);
+    Tensor pass = ones(input.sizes(), options_like(input, DType::bool_));
     if (!std::isnan(min_value)) pass = logical_and(pass, ge(input, min_value));
     if (!std::isnan(max_value)) pass = logical_and(pass, le(input, max_value));
     return {mul(ctx.grad(0), pass.to(ctx.grad(0).dtype()))};
@@ -278,9 +281,9 @@ namespace {
 Tensor classify(const char* name, const Tensor& x, cpu::FloatClass which) {
   EMBER_PROFILE_OP(name, {x}, flops::elementwise({x}));
   check_defined(name, x, "self");
-  check_cpu(name, {&x});
-  Tensor out = empty(x.sizes(), DType::bool_);
-  cpu::classify(out, x, which);
+  Tensor out = empty(x.sizes(), options_like(x, DType::bool_));
+  if (out.device().is_cuda()) EMBER_CUDA_KERNEL(name, cuda::classify(out, x, which));
+  else cpu::classify(out, x, which);
   return out;
 }
 }  // namespace

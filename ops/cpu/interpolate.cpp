@@ -13,12 +13,7 @@ namespace ember::cpu {
 
 namespace {
 
-// For each output coordinate: `count` input indices and weights (index[o * count + k]).
-struct Taps {
-  int64_t count = 1;
-  std::vector<int64_t> index;
-  std::vector<double> weight;
-};
+using Taps = InterpTaps;
 
 // PyTorch's area_pixel_compute_scale: input step per output step.
 double source_scale(const InterpAxis& a, bool align_corners) {
@@ -37,7 +32,9 @@ void cubic_weights(double t, double w[4]) {
   w[3] = far(2 - t);
 }
 
-Taps make_taps(InterpMode mode, bool align_corners, const InterpAxis& a) {
+}  // namespace
+
+InterpTaps make_taps(InterpMode mode, bool align_corners, const InterpAxis& a) {
   Taps taps;
   if (a.in == 1 && a.out == 1) {  // the unused H axis of 1-D inputs, or a trivial axis
     taps.index = {0};
@@ -81,6 +78,8 @@ Taps make_taps(InterpMode mode, bool align_corners, const InterpAxis& a) {
   }
   return taps;
 }
+
+namespace {
 
 // Which input rows any output row reads (downsampling skips the rest).
 std::vector<char> rows_used(const Taps& taps, int64_t in) {

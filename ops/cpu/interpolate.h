@@ -4,6 +4,7 @@
 // (the same weights, scattered). 1-D inputs use H = OH = 1.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -22,6 +23,15 @@ struct InterpPlan {
   bool align_corners = false;
   InterpAxis h, w;
 };
+
+// The taps of one axis: output coordinate o reads input index[o * count + k] with weight
+// weight[o * count + k], k < count. Shared with the CUDA twin (cuda/interpolate.cpp).
+struct InterpTaps {
+  int64_t count = 1;
+  std::vector<int64_t> index;
+  std::vector<double> weight;
+};
+InterpTaps make_taps(InterpMode mode, bool align_corners, const InterpAxis& axis);
 
 // out: (P, OH, OW) contiguous; x: (P, H, W) contiguous.
 void interpolate_fwd(const Tensor& out, const Tensor& x, const InterpPlan& plan);

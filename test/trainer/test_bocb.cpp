@@ -481,6 +481,46 @@ TEST_CASE("sema binary: a smoke run writes the comparison table", "[trainer][sem
   INFO(full.output);
   CHECK(full.status == 0);
   CHECK(read(scratch.path() / "sema" / "s3" / "config.json").find("\"full_state\": true") != std::string::npos);
+  // Switch points counted in iterations (8 steps): every 2 after the EMA update of steps 2, 4, 6, not
+  // after the last step (8); the "ema" variant never switches. With start 1 and end 6: steps 3 and 5.
+  // In epochs (5 epochs, asked at the starts of epochs 2-5, i.e. 1-4 done): every 2 → after epochs 2 and 4.
+  const auto switches = [&](const std::string& name, const std::string& options, const std::string& variant) {
+    Outcome switched = run("sema", arguments + name + " --variants ema,sema --flatness-points 0 " + options, scratch.path());
+    INFO(switched.output);
+    REQUIRE(switched.status == 0);
+    const std::string table = read(scratch.path() / "sema" / ("s" + name) / "results.md");
+    INFO(table);
+    CHECK(table_cell(table, "ema", 6) == "0");
+    return table_cell(table, variant, 6);
+  };
+  CHECK(switches("i2", "--switch-by-iter --switch-interval 2", "sema") == "3");
+  CHECK(switches("i2se", "--switch-by-iter --switch-interval 2 --switch-start 1 --switch-end 6", "sema") == "2");
+  CHECK(switches("e2", "--epochs 5 --switch-interval 2", "sema") == "2");
+  CHECK(read(scratch.path() / "sema" / "si2" / "results.md").find("SEMA switches every 2 iterations") != std::string::npos);
+  CHECK(read(scratch.path() / "sema" / "si2" / "config.json").find("\"by_iter\": true") != std::string::npos);
+  // The quick preset's EMA and switch settings (on synthetic data here): full state, every 19 iterations;
+  // `--switch-by-epoch` alone means every epoch, `--ema-params-only` turns the full state off.
+  const auto quick_ema = [&](const std::string& name, const std::string& options) {
+    Outcome quick = run("sema", arguments + name + " --preset quick --variants ema --max-steps 1 --flatness-points 0 " + options,
+                        scratch.path());
+    INFO(quick.output);
+    REQUIRE(quick.status == 0);
+    return nlohmann::json::parse(read(scratch.path() / "sema" / ("s" + name) / "config.json"))["ema"];
+  };
+  nlohmann::json ema = quick_ema("q", "");
+  CHECK(ema["momentum"] == 0.973);
+  CHECK(ema["full_state"] == true);
+  CHECK(ema["switch"]["by_iter"] == true);
+  CHECK(ema["switch"]["interval"] == 19);
+  ema = quick_ema("qe", "--switch-by-epoch --ema-params-only");
+  CHECK(ema["full_state"] == false);
+  CHECK(ema["switch"]["by_iter"] == false);
+  CHECK(ema["switch"]["interval"] == 1);
+  // Switch points that cannot happen fail before anything trains, naming the values.
+  Outcome never = run("sema", arguments + "n --switch-start 3 --switch-end 2", scratch.path());
+  CHECK(never.status != 0);
+  CHECK(never.output.find("end (2) must be after start (3)") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch.path() / "sema" / "sn"));
   Outcome bad = run("sema", arguments + "2 --variants plain,swirl", scratch.path());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("swirl") != std::string::npos);
