@@ -226,6 +226,15 @@ EMU_FLOAT_OVERLOAD(cos)
 EMU_FLOAT_OVERLOAD(floor)
 EMU_FLOAT_OVERLOAD(ceil)
 #undef EMU_FLOAT_OVERLOAD
+// Device-only math functions the host library lacks.
+inline double erfinv(double y) {  // Newton on erf from a rough start; exact enough for tests
+  if (y <= -1) return y == -1 ? -INFINITY : NAN;
+  if (y >= 1) return y == 1 ? INFINITY : NAN;
+  double x = 0;
+  for (int i = 0; i < 60; ++i) x -= (std::erf(x) - y) / (2 / std::sqrt(M_PI) * std::exp(-x * x));
+  return x;
+}
+inline float erfinvf(float y) { return static_cast<float>(erfinv(y)); }
 inline float fmax(float a, float b) { return std::fmax(a, b); }
 inline float fmin(float a, float b) { return std::fmin(a, b); }
 inline float pow(float a, float b) { return std::pow(a, b); }

@@ -13,7 +13,7 @@ src = re.sub(r'\b__shared__\s+([^;]*?)\b(\w+)\s*((?:\[[^\]]*\])+)\s*;',
              lambda m: 'static %s%s%s; [[maybe_unused]] static const bool emu_shared_%s = ::emu::register_shared(%s, sizeof(%s));'
              % (m.group(1), m.group(2), m.group(3), m.group(2), m.group(2), m.group(2)), src)
 src = re.sub(r'\b__shared__\s+', 'static ', src)
-src = re.sub(r'([A-Za-z_][\w:]*(?:<[\w, :]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch([=](auto... emu_args) { %s(emu_args...); }, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
+src = re.sub(r'([A-Za-z_][\w:]*(?:<[\w, :.]+>)?)<<<(.*?)>>>', lambda m: '::emu::launch([=](auto... emu_args) { %s(emu_args...); }, %s)' % (m.group(1), m.group(2)), src, flags=re.S)
 if '<<<' in src or '__shared__' in src:
     sys.exit('rewrite.py: %s: a launch or __shared__ was not rewritten' % sys.argv[1])
 open(sys.argv[2], 'w').write(src)

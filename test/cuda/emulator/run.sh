@@ -17,8 +17,10 @@ here="$root/test/cuda/emulator"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/inc/cuda"
-# headers with __shared__ or launches, rewritten where the .cu files include them
-python3 "$here/rewrite.py" "$root/cuda/smem_tiles.cuh" "$work/inc/cuda/smem_tiles.cuh"
+# the device headers (some hold __shared__ arrays or launches), rewritten where the .cu files include them
+for header in "$root"/cuda/*.cuh; do
+  python3 "$here/rewrite.py" "$header" "$work/inc/cuda/$(basename "$header")"
+done
 # the engine's Philox functions, verbatim, for emu_dropout's reference
 { sed -n '/^std::array<uint32_t, 4> philox4x32_block(/,/^}$/p; /^std::array<uint32_t, 4> philox4x32(/,/^}$/p' "$root/engine/random.cpp"
   sed -n '/^inline double uniform_from_bits/,/^}$/p' "$root/engine/random.h"; } > "$work/engine_philox.inc"
