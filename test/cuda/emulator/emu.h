@@ -28,6 +28,9 @@
 #include <vector>
 using std::min;
 using std::max;
+using std::isnan;  // device code has these unqualified
+using std::isinf;
+using std::isfinite;
 
 namespace emu {
 struct Dim { unsigned x = 0, y = 0, z = 0; };
@@ -313,6 +316,49 @@ void mma_sync(fragment<accumulator, 16, 16, 16, float>& d, const FA& a, const FB
   std::memcpy(d.v, result, sizeof(result));
 }
 }  // namespace nvcuda::wmma
+
+// CUB's device-wide sorts, as host stand-ins (rewrite.py drops the <cub/...> includes): the same
+// contract (a size query with temp == nullptr, stable order of equal keys), run with std::stable_sort.
+// What they check is the code around the sort (key making, offsets, workspace layout), not CUB.
+namespace cub {
+struct DeviceSegmentedSort {
+  template <class K, class V>
+  static cudaError_t StableSortPairs(void* temp, size_t& temp_bytes, const K* keys_in, K* keys_out, const V* values_in,
+                                     V* values_out, int items, int segments, const int* begin, const int* end,
+                                     cudaStream_t = nullptr) {
+    if (temp == nullptr) {
+      temp_bytes = 16;
+      return cudaSuccess;
+    }
+    if (items < 0 || segments < 0) return cudaErrorInvalidValue;
+    for (int s = 0; s < segments; ++s) {
+      std::vector<int> order;
+      for (int i = begin[s]; i < end[s]; ++i) order.push_back(i);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return keys_in[a] < keys_in[b]; });
+      for (size_t j = 0; j < order.size(); ++j) keys_out[begin[s] + j] = keys_in[order[j]], values_out[begin[s] + j] = values_in[order[j]];
+    }
+    return cudaSuccess;
+  }
+};
+struct DeviceRadixSort {
+  template <class K, class V>
+  static cudaError_t SortPairs(void* temp, size_t& temp_bytes, const K* keys_in, K* keys_out, const V* values_in,
+                               V* values_out, int items, int begin_bit = 0, int end_bit = sizeof(K) * 8,
+                               cudaStream_t = nullptr) {
+    if (temp == nullptr) {
+      temp_bytes = 16;
+      return cudaSuccess;
+    }
+    const K mask = end_bit >= static_cast<int>(sizeof(K) * 8) ? ~K(0) : ((K(1) << end_bit) - 1);
+    auto bits = [&](K k) { return (k & mask) >> begin_bit; };
+    std::vector<int> order(items);
+    for (int i = 0; i < items; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return bits(keys_in[a]) < bits(keys_in[b]); });
+    for (int j = 0; j < items; ++j) keys_out[j] = keys_in[order[j]], values_out[j] = values_in[order[j]];
+    return cudaSuccess;
+  }
+};
+}  // namespace cub
 
 // The runtime calls of the launchers, synchronous on host memory.
 #define cudaGetDevice(p) (*(p) = 0, cudaSuccess)
