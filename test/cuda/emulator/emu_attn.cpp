@@ -1,6 +1,6 @@
 // The fused attention kernels in the host emulator against a naive double reference (run.sh).
 #include "emu.h"
-#include "attn_emu.inc"
+#include "attention_emu.inc"
 
 using namespace ember::cuda;
 

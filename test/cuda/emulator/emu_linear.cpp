@@ -1,6 +1,6 @@
 // The chunked linear-attention kernels in the host emulator against a naive double reference (run.sh).
 #include "emu.h"
-#include "linear_emu.inc"
+#include "linear_attention_emu.inc"
 
 using namespace ember::cuda;
 

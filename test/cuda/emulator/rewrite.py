@@ -6,6 +6,7 @@ src = open(sys.argv[1]).read()
 src = re.sub(r'__launch_bounds__\([^)]*\)', '', src)
 src = src.replace('#include <mma.h>', '')
 src = re.sub(r'#include <cub/[^>]*>', '// (CUB: host stand-ins in emu.h)', src)
+src = src.replace('#include <cuda/std/limits>', '#include <limits>').replace('::cuda::std::', '::std::')
 src = src.replace('extern __shared__', 'extern')
 # __shared__ arrays: statics registered with the emulator, which fills them with 0xff bytes (NaN for
 # floats, -1 for integers) before every block, so a read of shared memory no thread of the block

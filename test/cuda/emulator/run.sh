@@ -24,15 +24,17 @@ done
 # the engine's Philox functions, verbatim, for emu_dropout's reference
 { sed -n '/^std::array<uint32_t, 4> philox4x32_block(/,/^}$/p; /^std::array<uint32_t, 4> philox4x32(/,/^}$/p' "$root/engine/random.cpp"
   sed -n '/^inline double uniform_from_bits/,/^}$/p' "$root/engine/random.h"; } > "$work/engine_philox.inc"
+# every kernel file, rewritten as <family>_emu.inc (a program may include more than one)
+for source in "$root"/cuda/*.cu; do
+  python3 "$here/rewrite.py" "$source" "$work/$(basename "$source" .cu)_emu.inc"
+done
 programs=("$@")
 if [ ${#programs[@]} -eq 0 ]; then
-  programs=(attn linear copy optim reduce softmax norm loss dropout vq short_conv damped_ema long_conv)
+  programs=(attn linear copy optim reduce softmax norm loss dropout embedding vq short_conv damped_ema long_conv
+            elementwise sort pool)
 fi
-declare -A source=([attn]=attention [linear]=linear_attention)
 failed=()
 for program in "${programs[@]}"; do
-  family="${source[$program]:-$program}"
-  python3 "$here/rewrite.py" "$root/cuda/$family.cu" "$work/${program}_emu.inc"
   opt=-O0  # the programs wait on barriers; -O0 halves the compile time
   case "$program" in attn|linear) opt=-O1 ;; esac  # these two do real arithmetic
   g++ -std=c++20 $opt -w -I"$work" -I"$work/inc" -I"$here" -I"$root" -I/usr/local/cuda/include \
