@@ -31,7 +31,7 @@ done
 programs=("$@")
 if [ ${#programs[@]} -eq 0 ]; then
   programs=(attn linear copy optim reduce softmax norm loss dropout embedding vq short_conv damped_ema long_conv
-            elementwise sort pool)
+            elementwise sort pool index)
 fi
 failed=()
 for program in "${programs[@]}"; do
