@@ -7,7 +7,9 @@
 # references or the engine's CPU formulas. It checks the kernels' logic (indexing, strides, barriers,
 # warp and block reductions, masks, 16-bit conversions); it cannot check timing, occupancy,
 # real-hardware races beyond what a barrier-faithful interleaving exposes, nor the library calls
-# (cuBLAS, cuDNN, cuFFT, CUB). Not part of the meson build or CI (it spawns 256-1024 threads per block).
+# (cuBLAS, cuDNN, cuFFT; CUB's sorts are host stand-ins in emu.h). Shared memory is filled with 0xff
+# before every block. docs/GPU.md "The host emulator" lists the programs. Not part of the meson
+# build or CI (it spawns 256-1024 threads per block).
 #   test/cuda/emulator/run.sh              every program (~5 min on two shared cores, mostly compiling)
 #   test/cuda/emulator/run.sh copy optim   some of them (names: the emu_<name>.cpp files)
 #   EMU_VERBOSE=1 test/cuda/emulator/run.sh ...   prints every case, not only the failures
