@@ -25,7 +25,7 @@ for header in "$root"/cuda/*.cuh; do
 done
 # the engine's Philox functions, verbatim, for emu_dropout's reference
 { sed -n '/^std::array<uint32_t, 4> philox4x32_block(/,/^}$/p; /^std::array<uint32_t, 4> philox4x32(/,/^}$/p' "$root/engine/random.cpp"
-  sed -n '/^inline double uniform_from_bits/,/^}$/p' "$root/engine/random.h"; } > "$work/engine_philox.inc"
+  sed -n '/^inline uint64_t bits53_from_lanes/,/^}$/p; /^inline double uniform_from_bits/,/^}$/p' "$root/engine/random.h"; } > "$work/engine_philox.inc"
 # every kernel file, rewritten as <family>_emu.inc (a program may include more than one)
 for source in "$root"/cuda/*.cu; do
   python3 "$here/rewrite.py" "$source" "$work/$(basename "$source" .cu)_emu.inc"
